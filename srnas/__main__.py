@@ -1,0 +1,5 @@
+import sys
+
+from srnas.cli import main
+
+sys.exit(main())

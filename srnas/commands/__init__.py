@@ -1,0 +1,1 @@
+"""One module per ``srnas`` sub-command; each defines ``HELP`` and ``main(argv)``."""
