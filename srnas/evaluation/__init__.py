@@ -1,0 +1,1 @@
+"""Evaluation helpers: PSNR/SSIM over benchmark folders and model complexity (params, Multi-Adds)."""
