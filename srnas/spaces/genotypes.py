@@ -1,0 +1,105 @@
+"""SR genotypes: plain dicts, saved as JSON, validated against their space.
+
+DLSR:  {"space": "dlsr", "ops": [op1, op2, op3],
+        "connections": [[a, b], [a, b], [a, b], [a, b]]}
+       ``ops`` are the three mixed residual blocks of every cell;
+       ``connections[i]`` lists the two earlier cells (1-based, concat order)
+       feeding cell i + 3.
+IMDN:  {"space": "imdn", "ops": [c1, c2, c3, c4]}
+"""
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES
+
+SPACES = {'dlsr': DLSR_CANDIDATES, 'imdn': IMDN_CANDIDATES}
+DLSR_NUM_CELLS = 6
+DLSR_OPS_PER_CELL = 3
+IMDN_POSITIONS = ('c1', 'c2', 'c3', 'c4')
+
+
+class GenotypeError(ValueError):
+    """A genotype that does not describe a network of the expected space."""
+
+
+def validate_genotype(genotype, space=None, source='genotype'):
+    """Check ``genotype`` (a dict) and return a clean copy; ``source`` names it in errors."""
+    if not isinstance(genotype, dict):
+        raise GenotypeError(f'{source}: expected a mapping with keys space/ops, got {type(genotype).__name__}')
+    found = genotype.get('space')
+    if found not in SPACES:
+        raise GenotypeError(f"{source}: 'space' must be one of {sorted(SPACES)}, got {found!r}")
+    if space is not None and found != space:
+        raise GenotypeError(f"{source}: this is a '{found}' genotype but a '{space}' network was asked for")
+    ops = genotype.get('ops')
+    expected = DLSR_OPS_PER_CELL if found == 'dlsr' else len(IMDN_POSITIONS)
+    if not isinstance(ops, (list, tuple)) or len(ops) != expected:
+        raise GenotypeError(f"{source}: 'ops' must list {expected} operation names for the {found} space, got {ops!r}")
+    for name in ops:
+        if name not in SPACES[found]:
+            raise GenotypeError(f"{source}: unknown {found} operation '{name}'; known: {', '.join(SPACES[found])}")
+    clean = {'space': found, 'ops': list(ops)}
+    if found == 'dlsr':
+        clean['connections'] = _validate_connections(genotype.get('connections'), source)
+    extra = set(genotype) - set(clean)
+    if extra:
+        raise GenotypeError(f'{source}: unexpected keys {sorted(extra)} for the {found} space')
+    return clean
+
+
+def _validate_connections(connections, source):
+    count = DLSR_NUM_CELLS - 2
+    if not isinstance(connections, (list, tuple)) or len(connections) != count:
+        raise GenotypeError(f"{source}: 'connections' must list the 2 inputs of each of cells 3..6 ({count} pairs)")
+    clean = []
+    for cell, pair in enumerate(connections, start=3):
+        ok = (isinstance(pair, (list, tuple)) and len(pair) == 2 and len(set(pair)) == 2
+              and all(isinstance(i, int) and 1 <= i < cell for i in pair))
+        if not ok:
+            raise GenotypeError(f'{source}: cell {cell} must read two different earlier cells in 1..{cell - 1}, got {pair!r}')
+        clean.append(list(pair))
+    return clean
+
+
+def load_genotype(spec, space=None):
+    """Genotype from a dict, or from a JSON/YAML file path (the file is named in errors)."""
+    if isinstance(spec, (str, os.PathLike)):
+        path = Path(spec)
+        if not path.is_file():
+            raise GenotypeError(f'genotype file {path} does not exist')
+        try:
+            data = yaml.safe_load(path.read_text())  # JSON is valid YAML
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise GenotypeError(f'genotype file {path} is not valid JSON/YAML: {err}') from None
+        if isinstance(data, dict) and 'genotype' in data:  # a search log entry / derive output
+            data = data['genotype']
+        return validate_genotype(data, space, source=f'genotype file {path}')
+    return validate_genotype(spec, space)
+
+
+def save_genotype(genotype, path, extra=None):
+    """Write ``{"genotype": ..., **extra}`` as JSON, write-then-rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {'genotype': validate_genotype(genotype)}
+    payload.update(extra or {})
+    tmp = path.with_suffix(path.suffix + '.tmp')
+    tmp.write_text(json.dumps(payload, indent=2) + '\n')
+    os.replace(tmp, path)
+    return path
+
+
+# The DLSR network of the paper (reference checkpoint RFDN_beta1_para_loss.pt).
+DLSR_PAPER_GENOTYPE = {
+    'space': 'dlsr',
+    'ops': ['sep_conv_3x3', 'sep_conv_5x5', 'sep_conv_5x5'],
+    'connections': [[2, 1], [3, 2], [4, 3], [1, 3]],
+}
+# SAC-IMDN of SA-DARTS (§4.4.1 / App. 6.7.2).
+IMDN_SAC_GENOTYPE = {
+    'space': 'imdn',
+    'ops': ['dil_sep_conv_3x3', 'sep_conv_3x3', 'sep_conv_3x3', 'dil_sep_conv_3x3'],
+}
