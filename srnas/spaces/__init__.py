@@ -1,0 +1,1 @@
+"""SR search spaces: DLSR and IMDN (supernets, children from genotypes, cost tables)."""
