@@ -1,0 +1,162 @@
+"""DARTS evaluation networks built from a Genotype: CIFAR (20 cells, C=36) and ImageNet mobile (14 cells, C=48)."""
+import torch
+from torch import nn
+
+from classification.darts.genotypes import validate
+from classification.ops import FactorizedReduce, Identity, ReLUConvBN, darts_op
+
+
+def drop_path(x, drop_prob):
+    """Zero whole samples of a branch with probability ``drop_prob`` and rescale the rest."""
+    if drop_prob <= 0.:
+        return x
+    keep = 1. - drop_prob
+    mask = torch.empty(x.size(0), 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep)
+    return x / keep * mask
+
+
+class EvalCell(nn.Module):
+    def __init__(self, genotype, c_prev_prev, c_prev, c, reduction, reduction_prev):
+        super().__init__()
+        self.reduction = reduction
+        self.preprocess0 = (FactorizedReduce(c_prev_prev, c) if reduction_prev
+                            else ReLUConvBN(c_prev_prev, c, 1, 1, 0))
+        self.preprocess1 = ReLUConvBN(c_prev, c, 1, 1, 0)
+        edges = genotype.reduce if reduction else genotype.normal
+        self.concat = list(genotype.reduce_concat if reduction else genotype.normal_concat)
+        self.multiplier = len(self.concat)
+        self.indices = [index for _, index in edges]
+        # Only edges leaving the two cell inputs stride in a reduction cell.
+        self._ops = nn.ModuleList(
+            darts_op(name, c, 2 if reduction and index < 2 else 1) for name, index in edges)
+
+    def forward(self, s0, s1, drop_prob):
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for node in range(len(self._ops) // 2):
+            total = 0
+            for k in (2 * node, 2 * node + 1):
+                op = self._ops[k]
+                h = op(states[self.indices[k]])
+                if self.training and drop_prob > 0 and not isinstance(op, Identity):
+                    h = drop_path(h, drop_prob)
+                total = total + h
+            states.append(total)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class AuxiliaryHeadCIFAR(nn.Module):
+    """Auxiliary classifier on the 8x8 feature map after the second reduction."""
+
+    def __init__(self, c, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x):
+        x = self.features(x)
+        return self.classifier(x.flatten(1))
+
+
+class AuxiliaryHeadImageNet(nn.Module):
+    """Auxiliary classifier on the 14x14 map; no BN after the 2x2 conv, as in the published models."""
+
+    def __init__(self, c, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
+            nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x):
+        x = self.features(x)
+        return self.classifier(x.flatten(1))
+
+
+class _EvalNetwork(nn.Module):
+    """Cells with reductions at layers//3 and 2*layers//3; subclasses provide the stem and the aux head."""
+
+    def _build_cells(self, genotype, c_pp, c_prev, c, layers, reduction_prev):
+        self.cells = nn.ModuleList()
+        c_curr, c_aux = c, None
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                c_curr *= 2
+            cell = EvalCell(genotype, c_pp, c_prev, c_curr, reduction, reduction_prev)
+            reduction_prev = reduction
+            self.cells.append(cell)
+            c_pp, c_prev = c_prev, cell.multiplier * c_curr
+            if i == 2 * layers // 3:
+                c_aux = c_prev
+        return c_prev, c_aux
+
+    def _run_cells(self, s0, s1):
+        logits_aux = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            if i == 2 * self._layers // 3 and self.auxiliary_head is not None and self.training:
+                logits_aux = self.auxiliary_head(s1)
+        return s1, logits_aux
+
+
+class NetworkCIFAR(_EvalNetwork):
+    """DARTS CIFAR network; ``forward`` returns ``(logits, logits_aux)`` (aux is None outside training)."""
+
+    def __init__(self, genotype, channels=36, num_classes=10, layers=20, auxiliary=True, drop_path_prob=0.0,
+                 in_channels=3, stem_multiplier=3):
+        super().__init__()
+        genotype = validate(genotype)
+        self._layers = layers
+        self.drop_path_prob = drop_path_prob
+        c_stem = stem_multiplier * channels
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
+        c_prev, c_aux = self._build_cells(genotype, c_stem, c_stem, channels, layers, reduction_prev=False)
+        self.auxiliary_head = AuxiliaryHeadCIFAR(c_aux, num_classes) if auxiliary else None
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x):
+        s = self.stem(x)
+        out, logits_aux = self._run_cells(s, s)
+        return self.classifier(self.global_pooling(out).flatten(1)), logits_aux
+
+
+class NetworkImageNet(_EvalNetwork):
+    """DARTS ImageNet (mobile setting) network for 224x224 inputs: two stride-2 stems, then the cells."""
+
+    def __init__(self, genotype, channels=48, num_classes=1000, layers=14, auxiliary=True, drop_path_prob=0.0,
+                 in_channels=3):
+        super().__init__()
+        genotype = validate(genotype)
+        self._layers = layers
+        self.drop_path_prob = drop_path_prob
+        self.stem0 = nn.Sequential(
+            nn.Conv2d(in_channels, channels // 2, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True),
+            nn.Conv2d(channels // 2, channels, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(channels))
+        self.stem1 = nn.Sequential(
+            nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(channels))
+        c_prev, c_aux = self._build_cells(genotype, channels, channels, channels, layers, reduction_prev=True)
+        self.auxiliary_head = AuxiliaryHeadImageNet(c_aux, num_classes) if auxiliary else None
+        # Adaptive pooling equals the published 7x7 average pool at 224x224 and also works on smaller inputs.
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x):
+        s0 = self.stem0(x)
+        s1 = self.stem1(s0)
+        out, logits_aux = self._run_cells(s0, s1)
+        return self.classifier(self.global_pooling(out).flatten(1)), logits_aux
+
+
+def count_parameters(module, exclude_prefixes=('auxiliary_head',)):
+    """Number of parameters, leaving out the auxiliary head as the papers report it."""
+    return sum(p.numel() for name, p in module.named_parameters()
+               if not any(name.startswith(prefix) for prefix in exclude_prefixes))

@@ -1,0 +1,185 @@
+"""Readers for the NAS-Bench-201 tabular benchmarks.
+
+Two on-disk forms hold the same records (``ArchResults`` state dicts keyed by
+``(dataset, seed)``, each with ``eval_acc1es['<set>@<epoch>']``):
+
+* ``NAS-Bench-201-v1_0-e61699.pth`` / ``-v1_1-096897.pth``: one ``torch.save``
+  dict ``{'meta_archs', 'arch2infos': {idx: {'less': ..., 'full': ...}}, ...}``;
+  ``less`` is hp 12 and ``full`` hp 200. Needs ``torch.load(weights_only=False)``
+  (numpy scalars, sets, tuple keys): only open files you trust.
+* NATS-Bench topology ``NATS-tss-v1_0-3ffb9-simple/``: ``meta.pickle.pbz2`` plus
+  one ``{idx:06d}.pickle.pbz2`` per architecture = ``{'12': ..., '200': ...}``.
+
+Accuracies are the seed mean at the last epoch, mapped as the NB201 paper's
+table does: valid is ``x-valid`` and test is ``ori-test`` for cifar10-valid,
+``x-valid`` / ``x-test`` for cifar100 and ImageNet16-120; for ``cifar10``
+test is its own ``ori-test`` and valid is cifar10-valid's ``x-valid``.
+"""
+import bz2
+import pickle
+from pathlib import Path
+
+from classification.nb201.arch import ArchStringError, arch_index, meta_archs
+
+DATASETS = ('cifar10-valid', 'cifar10', 'cifar100', 'ImageNet16-120')
+HPS = ('12', '200')
+# dataset asked for -> ((dataset record, eval set) for valid, (dataset record, eval set) for test)
+_METRIC_SOURCES = {
+    'cifar10-valid': (('cifar10-valid', 'x-valid'), ('cifar10-valid', 'ori-test')),
+    'cifar10': (('cifar10-valid', 'x-valid'), ('cifar10', 'ori-test')),
+    'cifar100': (('cifar100', 'x-valid'), ('cifar100', 'x-test')),
+    'ImageNet16-120': (('ImageNet16-120', 'x-valid'), ('ImageNet16-120', 'x-test')),
+}
+
+
+class BenchmarkError(RuntimeError):
+    """A benchmark file that is missing, malformed, or lacks the asked record."""
+
+
+def _check_query(dataset, hp):
+    if dataset not in _METRIC_SOURCES:
+        raise BenchmarkError(f"unknown dataset '{dataset}'; known: {', '.join(DATASETS)}")
+    hp = str(hp)
+    if hp not in HPS:
+        raise BenchmarkError(f"unknown hp '{hp}'; known: {', '.join(HPS)} (training epochs)")
+    return hp
+
+
+def _seed_mean(arch_results, dataset, setname, where):
+    """Mean over seeds of the accuracy of ``setname`` at the record's last epoch."""
+    seeds = arch_results.get('dataset_seed', {}).get(dataset)
+    if not seeds:
+        raise BenchmarkError(f"{where}: no '{dataset}' runs in this record")
+    values = []
+    for seed in seeds:
+        record = arch_results['all_results'][(dataset, seed)]
+        key = f"{setname}@{int(record['epochs']) - 1}"
+        if key in record['eval_acc1es']:
+            values.append(float(record['eval_acc1es'][key]))
+    if not values:
+        raise BenchmarkError(f"{where}: '{dataset}' runs have no '{setname}' accuracy at their last epoch")
+    return sum(values) / len(values), len(values)
+
+
+class _Benchmark:
+    """Common query logic; subclasses provide ``_arch_results(index, hp)``."""
+
+    source = ''
+
+    def index_of(self, arch):
+        if isinstance(arch, int):
+            if not 0 <= arch < len(meta_archs()):
+                raise BenchmarkError(f'architecture index {arch} is out of range')
+            return arch
+        try:
+            return arch_index(arch)
+        except ArchStringError as err:
+            raise BenchmarkError(str(err)) from None
+
+    def query(self, arch, dataset='cifar10', hp='200'):
+        """``{'index', 'arch', 'dataset', 'hp', 'valid', 'test', 'params', 'flops'}`` for one string or index."""
+        hp = _check_query(dataset, hp)
+        index = self.index_of(arch)
+        results = self._arch_results(index, hp)
+        where = f'{self.source} arch {index} hp {hp}'
+        (valid_ds, valid_set), (test_ds, test_set) = _METRIC_SOURCES[dataset]
+        valid, _ = _seed_mean(results, valid_ds, valid_set, where)
+        test, n_seeds = _seed_mean(results, test_ds, test_set, where)
+        first = results['all_results'][(test_ds, results['dataset_seed'][test_ds][0])]
+        return {'index': index, 'arch': results.get('arch_str', meta_archs()[index]), 'dataset': dataset,
+                'hp': hp, 'valid': valid, 'test': test, 'seeds': n_seeds,
+                'params': float(first['params']), 'flops': float(first['flop'])}
+
+    def query_all(self, arch, hp='200'):
+        """Query every dataset this record has; datasets it lacks are left out."""
+        answers = {}
+        for dataset in DATASETS:
+            try:
+                answers[dataset] = self.query(arch, dataset, hp)
+            except BenchmarkError:
+                continue
+        return answers
+
+
+class NATSTopologyDir(_Benchmark):
+    """The NATS-Bench topology ``-simple`` directory of bz2 pickles (read lazily, one file per arch)."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.source = str(self.root)
+        meta_path = self.root / 'meta.pickle.pbz2'
+        if not meta_path.is_file():
+            raise BenchmarkError(f'{self.root}: not a NATS topology directory (no meta.pickle.pbz2)')
+        meta = _load_bz2_pickle(meta_path)
+        if not isinstance(meta, dict) or len(meta.get('meta_archs', ())) != len(meta_archs()):
+            raise BenchmarkError(f'{meta_path}: expected a dict with 15625 meta_archs')
+        if tuple(meta['meta_archs']) != meta_archs():
+            raise BenchmarkError(f'{meta_path}: its architecture order differs from the NAS-Bench-201 index order')
+        self._cache = {}
+
+    def available_indices(self):
+        return sorted(int(p.name.split('.')[0]) for p in self.root.glob('*.pickle.pbz2') if p.name[0].isdigit())
+
+    def _arch_results(self, index, hp):
+        if index not in self._cache:
+            for name in (f'{index:06d}.pickle.pbz2', f'{index}.pickle.pbz2'):
+                path = self.root / name
+                if path.is_file():
+                    self._cache[index] = _load_bz2_pickle(path)
+                    break
+            else:
+                raise BenchmarkError(f'{self.root}: no file for architecture {index} ({index:06d}.pickle.pbz2)')
+        record = self._cache[index]
+        if hp not in record:
+            raise BenchmarkError(f'{self.root}: architecture {index} has no hp {hp} results')
+        return record[hp]
+
+
+class NB201File(_Benchmark):
+    """A ``NAS-Bench-201-v1_*.pth`` file, loaded whole into memory."""
+
+    HP_KEYS = {'12': 'less', '200': 'full'}
+
+    def __init__(self, path):
+        import torch
+        self.path = Path(path)
+        self.source = str(self.path)
+        if not self.path.is_file():
+            raise BenchmarkError(f'{self.path}: benchmark file does not exist')
+        try:
+            data = torch.load(self.path, map_location='cpu', weights_only=False)
+        except Exception as err:  # any unpickling failure means the file is not a benchmark
+            raise BenchmarkError(f'{self.path}: cannot read as a NAS-Bench-201 .pth ({err})') from None
+        missing = [k for k in ('meta_archs', 'arch2infos', 'evaluated_indexes') if not isinstance(data, dict) or k not in data]
+        if missing:
+            raise BenchmarkError(f'{self.path}: missing keys {missing}; not a NAS-Bench-201 file')
+        if tuple(data['meta_archs']) != meta_archs():
+            raise BenchmarkError(f'{self.path}: its architecture order differs from the NAS-Bench-201 index order')
+        self.arch2infos = data['arch2infos']
+
+    def _arch_results(self, index, hp):
+        infos = self.arch2infos.get(index)
+        if infos is None:
+            raise BenchmarkError(f'{self.path}: no record for architecture {index}')
+        key = self.HP_KEYS[hp]
+        if key not in infos:
+            raise BenchmarkError(f"{self.path}: architecture {index} has no '{key}' (hp {hp}) results")
+        return infos[key]
+
+
+def _load_bz2_pickle(path):
+    try:
+        with bz2.BZ2File(path, 'rb') as handle:
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError) as err:
+        raise BenchmarkError(f'{path}: cannot read bz2 pickle ({err})') from None
+
+
+def open_benchmark(path):
+    """A NATS topology directory or a NB201 ``.pth`` file, chosen by what ``path`` is."""
+    path = Path(path)
+    if path.is_dir():
+        return NATSTopologyDir(path)
+    if path.is_file():
+        return NB201File(path)
+    raise BenchmarkError(f'{path}: benchmark path does not exist')
