@@ -1,0 +1,136 @@
+"""Mixed operations: the continuous relaxation of one architecture choice.
+
+``MixedOp`` returns ``sum_o w_o * o(x)``. The caller owns the architecture
+parameters and passes the probability vector ``w`` (e.g. ``arch_softmax(alpha)``),
+so one alpha can drive many MixedOps (DLSR/IMDN share one alpha over all cells).
+
+Partial channels (PC-DARTS, SAC-DARTS): with ``partial_k = K > 1`` only the
+first ``in_channels / K`` channels go through the candidates; the other
+channels bypass them (2x2 max-pooled on stride-2 ops), both parts are
+concatenated and the channels are shuffled with K groups.
+
+When ``in_channels != out_channels`` (IMDN c2/c3 48->64, c4 48->16) the
+candidates map ``cin/K -> cout/K`` and the bypass, ``cin - cin/K`` channels,
+is resampled parameter-free to ``cout - cout/K`` channels by adaptive average
+pooling along the channel axis (shrinking averages neighbouring channels,
+growing repeats/averages them). So the output always has ``cout`` channels, the
+bypass adds no weights, and K must divide both channel counts.
+"""
+from typing import Iterable, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from srnas.nas.errors import NASConfigError
+
+
+def arch_softmax(alpha: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """softmax(alpha / T) over the last axis (one distribution per row)."""
+    if temperature <= 0:
+        raise NASConfigError(f'softmax temperature must be > 0, got {temperature}')
+    return F.softmax(alpha / temperature, dim=-1)
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Interleave the channels of ``groups`` equal groups (ShuffleNet / PC-DARTS order)."""
+    batch, channels, height, width = x.shape
+    if channels % groups:
+        raise NASConfigError(f'channel_shuffle: {groups} groups do not divide {channels} channels')
+    x = x.view(batch, groups, channels // groups, height, width)
+    return x.transpose(1, 2).reshape(batch, channels, height, width)
+
+
+def resample_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """Parameter-free channel resampling by adaptive average pooling along the channel axis."""
+    if x.shape[1] == channels:
+        return x
+    return F.adaptive_avg_pool3d(x.unsqueeze(1), (channels, x.shape[2], x.shape[3])).squeeze(1)
+
+
+def partial_channel_split(in_channels: int, out_channels: Optional[int] = None, partial_k: int = 1) -> Tuple[int, int]:
+    """Channels the candidates of a partial-channel MixedOp must take and give.
+
+    Returns ``(in_channels // K, out_channels // K)``; build the candidate ops
+    with these, then pass the full counts to ``MixedOp``.
+    """
+    out_channels = in_channels if out_channels is None else out_channels
+    if not isinstance(partial_k, int) or partial_k < 1:
+        raise NASConfigError(f'partial_k must be an integer >= 1, got {partial_k!r}')
+    for label, count in (('in_channels', in_channels), ('out_channels', out_channels)):
+        if count % partial_k:
+            raise NASConfigError(
+                f'partial channel K={partial_k} does not divide {label}={count}; choose K dividing the channel count')
+    return in_channels // partial_k, out_channels // partial_k
+
+
+class MixedOp(nn.Module):
+    """Weighted sum of candidate operations, optionally on a partial slice of the channels.
+
+    Args:
+        candidates: the candidate modules, built by the caller (at
+            ``partial_channel_split(cin, cout, K)`` channels when K > 1).
+        names: optional op names, in the same order (used by genotype helpers).
+        in_channels / out_channels: needed when ``partial_k > 1``.
+        partial_k: K of PC-DARTS (1 = all channels through the candidates).
+        stride: stride of the candidates; stride 2 max-pools the bypass.
+    """
+
+    def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
+                 in_channels: Optional[int] = None, out_channels: Optional[int] = None,
+                 partial_k: int = 1, stride: int = 1):
+        super().__init__()
+        self.candidates = nn.ModuleList(candidates)
+        if len(self.candidates) == 0:
+            raise NASConfigError('MixedOp needs at least one candidate op')
+        if names is not None and len(names) != len(self.candidates):
+            raise NASConfigError(f'MixedOp got {len(names)} names for {len(self.candidates)} candidates')
+        self.names = list(names) if names is not None else None
+        if stride not in (1, 2):
+            raise NASConfigError(f'MixedOp stride must be 1 or 2, got {stride}')
+        self.stride = stride
+        self.partial_k = partial_k
+        if partial_k != 1:
+            if in_channels is None:
+                raise NASConfigError('MixedOp with partial_k > 1 needs in_channels')
+            out_channels = in_channels if out_channels is None else out_channels
+            self.split_in, self.split_out = partial_channel_split(in_channels, out_channels, partial_k)
+        else:
+            partial_channel_split(1, 1, partial_k)  # validates partial_k itself
+        self.in_channels = in_channels
+        self.out_channels = out_channels if out_channels is not None else in_channels
+
+    def __len__(self):
+        return len(self.candidates)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if weights.dim() != 1 or weights.shape[0] != len(self.candidates):
+            raise ValueError(f'MixedOp expects a 1-D weight vector of length {len(self.candidates)}, '
+                             f'got shape {tuple(weights.shape)}')
+        if self.partial_k == 1:
+            return self._weighted_sum(x, weights)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'MixedOp built for {self.in_channels} input channels got {x.shape[1]}')
+        processed = self._weighted_sum(x[:, :self.split_in], weights)
+        bypass = x[:, self.split_in:]
+        if self.stride == 2:
+            bypass = F.max_pool2d(bypass, 2, 2)
+        bypass = resample_channels(bypass, self.out_channels - self.split_out)
+        return channel_shuffle(torch.cat([processed, bypass], dim=1), self.partial_k)
+
+    def _weighted_sum(self, x, weights):
+        out = None
+        for weight, op in zip(weights, self.candidates):
+            term = weight * op(x)
+            out = term if out is None else out + term
+        return out
+
+
+def edge_normalized_sum(edge_outputs: Sequence[torch.Tensor], edge_alpha: torch.Tensor,
+                        temperature: float = 1.0) -> torch.Tensor:
+    """PC-DARTS edge normalisation: ``sum_j softmax(beta)_j * out_j`` over a node's incoming edges."""
+    if edge_alpha.dim() != 1 or edge_alpha.shape[0] != len(edge_outputs):
+        raise ValueError(f'edge_normalized_sum: {len(edge_outputs)} edges but edge weights of shape '
+                         f'{tuple(edge_alpha.shape)}')
+    weights = arch_softmax(edge_alpha, temperature)
+    return sum(w * out for w, out in zip(weights, edge_outputs))

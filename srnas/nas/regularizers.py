@@ -1,0 +1,313 @@
+"""Losses on the architecture parameters and their YAML-configured, epoch-scheduled wrappers.
+
+Plain functions (lambda applied by the caller):
+    sa_loss(alphas, nu, mu)   SA-DARTS Eq. 7 averaged over all entries (Eq. 8 when nu=1 or mu=0)
+    beta_loss(alphas)         beta-DARTS: mean over edges (rows) of logsumexp(alpha_edge)
+    flops_loss(alphas, costs) SA-DARTS Eq. 18: sum over mixed ops of sum_i softmax(alpha)_i c_i / sum_i c_i
+    l2_loss(alphas)           sum of alpha^2
+
+``alphas`` is one tensor or a sequence of tensors; the last axis indexes the
+candidate ops, every other axis indexes mixed ops / edges.
+
+YAML form (a list under the architect's ``regularizers``)::
+
+    - {type: sa, nu: 1.0, mu: 0.0, schedule: {type: epoch_over_k, k: 5}}
+    - {type: beta, schedule: {type: linear, start: 0.0, slope: 0.5}}
+    - {type: flops, weight: 0.1}            # ``weight`` = constant schedule
+    - {type: l2, schedule: {type: ramp, start: 0, end: 1e-3, start_epoch: 0, end_epoch: 10}}
+"""
+import math
+from typing import Callable, Dict, List, Mapping, Sequence, Union
+
+import torch
+
+from srnas.nas.errors import NASConfigError
+
+Alphas = Union[torch.Tensor, Sequence[torch.Tensor]]
+
+
+def _as_list(alphas: Alphas) -> List[torch.Tensor]:
+    tensors = [alphas] if isinstance(alphas, torch.Tensor) else list(alphas)
+    if not tensors:
+        raise ValueError('no architecture parameters given to the regulariser')
+    return tensors
+
+
+def sa_loss(alphas: Alphas, nu: float = 1.0, mu: float = 0.0) -> torch.Tensor:
+    """Smooth-activation loss (SA-DARTS Eq. 7) averaged over every alpha entry, without lambda."""
+    flat = torch.cat([t.reshape(-1) for t in _as_list(alphas)])
+    activated = ((1 + nu) * flat + (1 - nu) * flat * torch.erf(mu * (1 - nu) * flat)) / 2
+    return activated.mean()
+
+
+def beta_loss(alphas: Alphas) -> torch.Tensor:
+    """beta-DARTS loss: mean over all edges (rows, pooled across tensors) of logsumexp over ops."""
+    per_edge = torch.cat([torch.logsumexp(t.reshape(-1, t.shape[-1]), dim=-1) for t in _as_list(alphas)])
+    return per_edge.mean()
+
+
+def flops_loss(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch.Tensor:
+    """Expected normalised cost (SA-DARTS Eq. 18), summed over mixed ops; differentiable in alpha."""
+    alpha_list, cost_list = _as_list(alphas), _as_list(costs)
+    if len(alpha_list) != len(cost_list):
+        raise ValueError(f'flops_loss: {len(alpha_list)} alpha tensors but {len(cost_list)} cost tensors')
+    total = 0.0
+    for alpha, cost in zip(alpha_list, cost_list):
+        cost = torch.as_tensor(cost, dtype=alpha.dtype, device=alpha.device)
+        if cost.shape != alpha.shape:
+            raise ValueError(f'flops_loss: costs of shape {tuple(cost.shape)} for alpha of shape {tuple(alpha.shape)}')
+        cost_rows = cost.reshape(-1, cost.shape[-1])
+        norm = cost_rows.sum(dim=-1, keepdim=True)
+        if (norm <= 0).any():
+            raise ValueError('flops_loss: every mixed op needs a positive total cost')
+        probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
+        total = total + (probs * cost_rows / norm).sum()
+    return total
+
+
+def l2_loss(alphas: Alphas) -> torch.Tensor:
+    return sum((t ** 2).sum() for t in _as_list(alphas))
+
+
+# ----------------------------------------------------------------------------------------------
+# Coefficient schedules, driven by the real epoch counter.
+
+class Schedule:
+    def __call__(self, epoch: float) -> float:
+        raise NotImplementedError
+
+
+class ConstantSchedule(Schedule):
+    def __init__(self, value: float):
+        self.value = value
+
+    def __call__(self, epoch):
+        return self.value
+
+    def __repr__(self):
+        return f'constant({self.value})'
+
+
+class EpochOverKSchedule(Schedule):
+    """lambda = scale * epoch / k (SA-DARTS uses k = 5)."""
+
+    def __init__(self, k: float, scale: float = 1.0):
+        self.k, self.scale = k, scale
+
+    def __call__(self, epoch):
+        return self.scale * epoch / self.k
+
+    def __repr__(self):
+        return f'epoch_over_k(k={self.k}, scale={self.scale})'
+
+
+class LinearSchedule(Schedule):
+    """lambda = start + slope * epoch (beta-DARTS: 0 + 0.5 * epoch)."""
+
+    def __init__(self, start: float = 0.0, slope: float = 1.0):
+        self.start, self.slope = start, slope
+
+    def __call__(self, epoch):
+        return self.start + self.slope * epoch
+
+    def __repr__(self):
+        return f'linear(start={self.start}, slope={self.slope})'
+
+
+class RampSchedule(Schedule):
+    """Linear ramp from ``start`` (at start_epoch) to ``end`` (at end_epoch), flat outside."""
+
+    def __init__(self, start: float, end: float, start_epoch: float, end_epoch: float):
+        self.start, self.end, self.start_epoch, self.end_epoch = start, end, start_epoch, end_epoch
+
+    def __call__(self, epoch):
+        if epoch <= self.start_epoch:
+            return self.start
+        if epoch >= self.end_epoch:
+            return self.end
+        frac = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
+        return self.start + frac * (self.end - self.start)
+
+    def __repr__(self):
+        return f'ramp({self.start}->{self.end}, epochs {self.start_epoch}->{self.end_epoch})'
+
+
+def _number(where: str, key: str, value, positive=False, non_negative=False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise NASConfigError(f'{where}: {key} must be a finite number, got {value!r}')
+    if positive and value <= 0:
+        raise NASConfigError(f'{where}: {key} must be > 0, got {value}')
+    if non_negative and value < 0:
+        raise NASConfigError(f'{where}: {key} must be >= 0, got {value}')
+    return float(value)
+
+
+def _check_keys(where: str, spec: Mapping, allowed: Sequence[str]):
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise NASConfigError(f'{where}: unknown option(s) {unknown}; allowed: {sorted(allowed)}')
+
+
+def build_schedule(spec, where: str = 'schedule') -> Schedule:
+    """Schedule from a YAML value: a number (constant) or ``{type: constant|epoch_over_k|linear|ramp, ...}``."""
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        return ConstantSchedule(_number(where, 'value', spec))
+    if isinstance(spec, Schedule):
+        return spec
+    if not isinstance(spec, Mapping) or 'type' not in spec:
+        raise NASConfigError(f'{where}: expected a number or a mapping with a type, got {spec!r}')
+    kind = spec['type']
+    if kind == 'constant':
+        _check_keys(where, spec, ['type', 'value'])
+        return ConstantSchedule(_number(where, 'value', spec.get('value')))
+    if kind == 'epoch_over_k':
+        _check_keys(where, spec, ['type', 'k', 'scale'])
+        return EpochOverKSchedule(_number(where, 'k', spec.get('k'), positive=True),
+                                  _number(where, 'scale', spec.get('scale', 1.0)))
+    if kind == 'linear':
+        _check_keys(where, spec, ['type', 'start', 'slope'])
+        return LinearSchedule(_number(where, 'start', spec.get('start', 0.0)),
+                              _number(where, 'slope', spec.get('slope')))
+    if kind == 'ramp':
+        _check_keys(where, spec, ['type', 'start', 'end', 'start_epoch', 'end_epoch'])
+        start_epoch = _number(where, 'start_epoch', spec.get('start_epoch', 0), non_negative=True)
+        end_epoch = _number(where, 'end_epoch', spec.get('end_epoch'), non_negative=True)
+        if end_epoch <= start_epoch:
+            raise NASConfigError(f'{where}: end_epoch ({end_epoch}) must be > start_epoch ({start_epoch})')
+        return RampSchedule(_number(where, 'start', spec.get('start', 0.0)), _number(where, 'end', spec.get('end')),
+                            start_epoch, end_epoch)
+    raise NASConfigError(f"{where}: unknown schedule type {kind!r}; choose one of constant, epoch_over_k, linear, ramp")
+
+
+# ----------------------------------------------------------------------------------------------
+# Regulariser objects: a penalty on the model's arch parameters times a scheduled coefficient.
+
+class Regularizer:
+    """``reg(model, epoch) = schedule(epoch) * penalty(model)``; model is a ``SupernetMixin``."""
+
+    name = ''
+    default_schedule = None  # a YAML schedule spec, or None = must be given
+
+    def __init__(self, schedule: Schedule, groups: Sequence[str] = ('op',)):
+        self.schedule = schedule
+        self.groups = tuple(groups)
+
+    def alphas(self, model) -> List[torch.Tensor]:
+        groups = model.arch_groups()
+        tensors = [p for group in self.groups for p in groups.get(group, [])]
+        if not tensors:
+            raise NASConfigError(f"regulariser '{self.name}': the model has no arch parameters in groups {self.groups}")
+        return tensors
+
+    def check(self, model) -> None:
+        """Raise a clear error now if this regulariser cannot act on ``model``."""
+        self.alphas(model)
+
+    def penalty(self, model) -> torch.Tensor:
+        raise NotImplementedError
+
+    def coefficient(self, epoch: float) -> float:
+        return float(self.schedule(epoch))
+
+    def __call__(self, model, epoch: float) -> torch.Tensor:
+        coefficient = self.coefficient(epoch)
+        penalty = self.penalty(model)
+        return coefficient * penalty
+
+    def __repr__(self):
+        return f'{type(self).__name__}(schedule={self.schedule!r}, groups={self.groups})'
+
+
+class SARegularizer(Regularizer):
+    name = 'sa'
+    default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = epoch / 5
+    params = {'nu': 1.0, 'mu': 0.0}
+
+    def __init__(self, schedule, groups=('op',), nu=1.0, mu=0.0):
+        super().__init__(schedule, groups)
+        self.nu, self.mu = nu, mu
+
+    def penalty(self, model):
+        return sa_loss(self.alphas(model), self.nu, self.mu)
+
+
+class BetaRegularizer(Regularizer):
+    name = 'beta'
+    default_schedule = {'type': 'linear', 'start': 0.0, 'slope': 0.5}  # beta-DARTS: 0.5 * epoch
+    params = {}
+
+    def penalty(self, model):
+        return beta_loss(self.alphas(model))
+
+
+class FlopsRegularizer(Regularizer):
+    name = 'flops'
+    params = {'temperature': 1.0}
+
+    def __init__(self, schedule, groups=('op',), temperature=1.0):
+        super().__init__(schedule, groups)
+        self.temperature = temperature
+
+    def check(self, model):
+        if not model.arch_costs():
+            raise NASConfigError("regulariser 'flops': the model declares no per-candidate costs "
+                                 '(register_arch_parameter(..., costs=...) or set_arch_costs)')
+
+    def penalty(self, model):
+        pairs = model.arch_costs()
+        self.check(model)
+        return flops_loss([a for a, _ in pairs], [c for _, c in pairs], self.temperature)
+
+
+class L2Regularizer(Regularizer):
+    name = 'l2'
+    params = {}
+
+    def penalty(self, model):
+        return l2_loss(self.alphas(model))
+
+
+REGULARIZERS: Dict[str, Callable[..., Regularizer]] = {
+    cls.name: cls for cls in (SARegularizer, BetaRegularizer, FlopsRegularizer, L2Regularizer)}
+
+
+def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
+    if not isinstance(spec, Mapping):
+        raise NASConfigError(f'{where}: expected a mapping with a type, got {spec!r}')
+    kind = spec.get('type')
+    if kind not in REGULARIZERS:
+        raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {sorted(REGULARIZERS)}')
+    cls = REGULARIZERS[kind]
+    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', *cls.params])
+    if 'schedule' in spec and 'weight' in spec:
+        raise NASConfigError(f'{where}: give either weight (constant) or schedule, not both')
+    schedule_spec = spec.get('schedule', spec.get('weight', cls.default_schedule))
+    if schedule_spec is None:
+        raise NASConfigError(f"{where}: regulariser '{kind}' needs a weight or a schedule")
+    schedule = build_schedule(schedule_spec, f'{where}.schedule')
+    groups = spec.get('groups', ['op'])
+    if isinstance(groups, str):
+        groups = [groups]
+    if not groups or any(g not in ('op', 'edge') for g in groups):
+        raise NASConfigError(f"{where}: groups must be a non-empty list of 'op'/'edge', got {groups!r}")
+    params = {key: _number(where, key, spec.get(key, default)) for key, default in cls.params.items()}
+    if kind == 'flops' and params['temperature'] <= 0:
+        raise NASConfigError(f'{where}: temperature must be > 0')
+    return cls(schedule, tuple(groups), **params)
+
+
+def build_regularizers(specs) -> List[Regularizer]:
+    """Regularisers from the YAML list under ``regularizers`` (None or [] = none)."""
+    if specs is None:
+        return []
+    if not isinstance(specs, (list, tuple)):
+        raise NASConfigError(f'regularizers: expected a list of mappings, got {specs!r}')
+    return [build_regularizer(spec, f'regularizers[{i}]') for i, spec in enumerate(specs)]
+
+
+def total_regularization(regularizers: Sequence[Regularizer], model, epoch: float):
+    """Sum of all regularisers at this epoch (0.0 when there are none)."""
+    total = 0.0
+    for reg in regularizers:
+        total = total + reg(model, epoch)
+    return total
