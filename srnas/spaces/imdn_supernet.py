@@ -1,0 +1,80 @@
+"""IMDN-space supernet: c1..c4 of every IMD block are mixed ops over 12 candidates.
+
+One alpha (4 x 12) is shared by the 6 blocks: row p drives position c{p+1}
+in every block. The foundation's IMD block calls ``c1(x)`` without weights,
+so each mixed op is wrapped in a module that reads its row of the current
+softmax(alpha) from a holder the supernet fills at the start of ``forward``.
+BN candidates use affine-free BN while searching (DARTS convention); the
+derived child uses affine BN.
+"""
+import torch
+import torch.nn as nn
+
+from srnas.archs.imdn_arch import CONV_POSITIONS, SRNASIMDN
+from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
+from srnas.spaces.costs import imdn_cost_table
+from srnas.spaces.genotypes import validate_genotype
+
+ALPHA_INIT_SCALE = 1e-3
+
+
+class _CurrentWeights:
+    """Plain holder shared by the supernet and its ops (deep copies keep the sharing)."""
+
+    def __init__(self):
+        self.weights = None
+
+
+class SharedAlphaOp(nn.Module):
+    """A MixedOp called like a plain conv: weights come from row ``row`` of the shared holder."""
+
+    def __init__(self, mixed_op, holder, row):
+        super().__init__()
+        self.mixed = mixed_op
+        self.row = row
+        self._holder = holder
+
+    def forward(self, x):
+        if self._holder.weights is None:
+            raise RuntimeError('SharedAlphaOp used outside its supernet forward')
+        return self.mixed(x, self._holder.weights[self.row])
+
+
+class IMDNSupernet(SupernetMixin, SRNASIMDN):
+    """The IMDN search network; ``partial_k > 1`` gives SAC-IMDN."""
+
+    space = 'imdn'
+
+    def __init__(self, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, partial_k=1, num_out_ch=None):
+        holder = _CurrentWeights()
+
+        def factory(position, in_channels, out_channels, block_index=None):
+            cin, cout = partial_channel_split(in_channels, out_channels, partial_k)
+            mixed = MixedOp([build_imdn_op(name, cin, cout, bn_affine=False) for name in IMDN_CANDIDATES],
+                            names=IMDN_CANDIDATES, in_channels=in_channels, out_channels=out_channels,
+                            partial_k=partial_k)
+            return SharedAlphaOp(mixed, holder, CONV_POSITIONS.index(position))
+
+        super().__init__(upscale, num_in_ch=num_in_ch, num_feat=num_feat, num_blocks=num_blocks,
+                         num_out_ch=num_out_ch, conv_factory=factory)
+        self._holder = holder
+        self.register_arch_parameter(
+            'alpha', ALPHA_INIT_SCALE * torch.randn(len(CONV_POSITIONS), len(IMDN_CANDIDATES)), group='op',
+            costs=imdn_cost_table(upscale, num_feat).float(), op_names=IMDN_CANDIDATES)
+
+    def forward(self, x):
+        self._holder.weights = arch_softmax(self.alpha)
+        try:
+            return super().forward(x)
+        finally:
+            self._holder.weights = None  # do not keep the graph alive between steps
+
+    def arch_probabilities(self):
+        with torch.no_grad():
+            return {'alpha': arch_softmax(self.alpha).tolist()}
+
+    def genotype(self):
+        with torch.no_grad():
+            ops = [IMDN_CANDIDATES[i] for i in self.alpha.argmax(dim=-1).tolist()]
+        return validate_genotype({'space': 'imdn', 'ops': ops})
