@@ -1,0 +1,1 @@
+"""The embedded demo: real photos from scikit-image -> paired SR data -> a small IMDN trained on CPU."""

@@ -1,0 +1,335 @@
+"""Load a BasicSR option YAML and check it before BasicSR sees it.
+
+BasicSR 1.4.2 reports a bad option deep inside its pipeline (KeyError, assertion,
+cv2 error in a data-loader worker). :func:`load_options` checks the file up front and
+raises one :class:`~srnas.utils.errors.InputError` whose message names the file and the
+option at fault: unknown keys, unknown ``type`` names, wrongly typed values, missing
+data folders, unreadable images and LR/GT pairs whose sizes do not fit ``scale``.
+
+Model types can widen the accepted keys with a class attribute
+``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level), e.g. a NAS
+model that reads ``train: {arch_optim: ...}`` or a top-level ``search:`` block.
+"""
+import inspect
+from collections import OrderedDict
+from pathlib import Path
+
+import yaml
+
+from srnas.utils.errors import InputError
+
+TOP_LEVEL_KEYS = {
+    'name', 'model_type', 'scale', 'num_gpu', 'manual_seed', 'find_unused_parameters', 'datasets', 'path',
+    'train', 'val', 'logger', 'dist_params', 'is_train', 'dist', 'rank', 'world_size', 'auto_resume',
+    'root_path', 'tile',
+    # NAS sections read by srnas' search models (validated there).
+    'search', 'architect', 'genotype',
+}
+TRAIN_KEYS = {
+    'ema_decay', 'optim_g', 'optim_d', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt', 'perceptual_opt',
+    'gan_opt', 'ldl_opt', 'feature_matching_opt', 'net_d_iters', 'net_d_init_iters',
+}
+VAL_KEYS = {'val_freq', 'save_img', 'suffix', 'pbar', 'metrics'}
+LOGGER_KEYS = {'print_freq', 'save_checkpoint_freq', 'use_tb_logger', 'wandb'}
+PATH_KEYS = {
+    'pretrain_network_g', 'pretrain_network_d', 'param_key_g', 'param_key_d', 'strict_load_g', 'strict_load_d',
+    'resume_state', 'ignore_resume_networks', 'experiments_root', 'results_root', 'models', 'training_states',
+    'log', 'visualization',
+}
+DATASET_COMMON_KEYS = {
+    'name', 'type', 'phase', 'scale', 'io_backend', 'num_worker_per_gpu', 'batch_size_per_gpu',
+    'dataset_enlarge_ratio', 'prefetch_mode', 'num_prefetch_queue', 'pin_memory', 'persistent_workers',
+    'use_shuffle',
+}
+# Keys of the dataset types whose schema we know; other types are not key-checked.
+DATASET_TYPE_KEYS = {
+    'PairedImageDataset': {'dataroot_gt', 'dataroot_lq', 'meta_info_file', 'filename_tmpl', 'gt_size', 'use_hflip',
+                           'use_rot', 'use_flip', 'color', 'mean', 'std'},
+    'SingleImageDataset': {'dataroot_lq', 'meta_info_file', 'color', 'mean', 'std'},
+}
+SCHEDULERS = {'MultiStepLR', 'MultiStepRestartLR', 'CosineAnnealingRestartLR'}
+
+# Expected value types: dotted option (``*`` = any dataset phase) -> (types, description)
+_INT, _NUM, _BOOL = (int,), (int, float), (bool,)
+VALUE_TYPES = {
+    'scale': (_INT, 'an integer'),
+    'manual_seed': (_INT, 'an integer'),
+    'train.total_iter': (_INT, 'an integer'),
+    'train.warmup_iter': (_INT, 'an integer'),
+    'train.ema_decay': (_NUM, 'a number'),
+    'train.optim_g.lr': (_NUM, 'a number'),
+    'train.optim_g.weight_decay': (_NUM, 'a number'),
+    'train.pixel_opt.loss_weight': (_NUM, 'a number'),
+    'val.val_freq': (_NUM, 'a number'),
+    'logger.print_freq': (_INT, 'an integer'),
+    'logger.save_checkpoint_freq': (_NUM, 'a number'),
+    'datasets.*.gt_size': (_INT, 'an integer'),
+    'datasets.*.batch_size_per_gpu': (_INT, 'an integer'),
+    'datasets.*.num_worker_per_gpu': (_INT, 'an integer'),
+    'datasets.*.dataset_enlarge_ratio': (_INT, 'an integer'),
+    'datasets.*.use_hflip': (_BOOL, 'true or false'),
+    'datasets.*.use_rot': (_BOOL, 'true or false'),
+}
+
+# Full decoding of every image is affordable up to this many files; beyond it only headers are read.
+FULL_DECODE_LIMIT = 500
+
+
+def _ordered_loader():
+    class OrderedLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node):
+        loader.flatten_mapping(node)
+        return OrderedDict(loader.construct_pairs(node))
+
+    OrderedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return OrderedLoader
+
+
+def read_yaml(path):
+    """Parse ``path`` into an ordered dict; InputError if it is missing or not a YAML mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f'option file not found: {path}')
+    try:
+        with open(path, encoding='utf-8') as handle:
+            opt = yaml.load(handle, Loader=_ordered_loader())
+    except yaml.YAMLError as exc:
+        raise InputError(f'{path}: not valid YAML ({exc})') from None
+    if not isinstance(opt, dict):
+        raise InputError(f'{path}: expected a mapping of options at the top level')
+    return opt
+
+
+def parse_override_value(text):
+    """Value of a ``--force_yml key=value`` entry, with BasicSR's rules (``~``, bools, numbers, lists)."""
+    value = yaml.safe_load(text.replace('!!float', '').strip()) if text.strip() else ''
+    if isinstance(value, str) and value.lower() == 'none':
+        return None
+    return value
+
+
+def apply_overrides(opt, entries, source='--force_yml'):
+    """Apply ``a:b:c=value`` entries to existing keys (BasicSR's ``--force_yml``; new keys are refused)."""
+    for entry in entries or ():
+        if '=' not in entry:
+            raise InputError(f"{source}: '{entry}' is not of the form key1:key2=value")
+        keys, value = entry.split('=', 1)
+        keys = [k.strip() for k in keys.split(':')]
+        node = opt
+        for depth, key in enumerate(keys[:-1]):
+            if not isinstance(node, dict) or key not in node:
+                raise InputError(f"{source}: option '{':'.join(keys[:depth + 1])}' does not exist")
+            node = node[key]
+        if not isinstance(node, dict) or keys[-1] not in node:
+            raise InputError(f"{source}: option '{':'.join(keys)}' does not exist (overrides cannot add keys)")
+        node[keys[-1]] = parse_override_value(value)
+    return opt
+
+
+def load_options(path, is_train=True, overrides=None, check_data=True):
+    """Read, override and validate an option file; returns the option dict (BasicSR schema)."""
+    opt = read_yaml(path)
+    apply_overrides(opt, overrides)
+    validate_options(opt, path, is_train=is_train, check_data=check_data)
+    return opt
+
+
+class _Checker:
+    """Collects the context (file name) so that every error names the file and the option."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, option, message):
+        raise InputError(f"{self.path}: option '{option}': {message}")
+
+    def keys(self, mapping, allowed, prefix):
+        if mapping is None:
+            return
+        if not isinstance(mapping, dict):
+            self.fail(prefix, f'expected a mapping, got {type(mapping).__name__}')
+        for key in mapping:
+            if key not in allowed:
+                where = f'{prefix}.{key}' if prefix else key
+                self.fail(where, f'unknown key (known: {", ".join(sorted(allowed))})')
+
+    def registered(self, registry, type_name, option):
+        if type_name is None:
+            self.fail(option, 'missing')
+        if type_name not in registry:
+            known = sorted(name for name, _ in registry)
+            self.fail(option, f"unknown type '{type_name}' (registered: {', '.join(known)})")
+        return registry.get(type_name)
+
+
+def _lookup(opt, dotted):
+    node = opt
+    for key in dotted.split('.'):
+        if not isinstance(node, dict) or key not in node:
+            return None, False
+        node = node[key]
+    return node, True
+
+
+def _check_value_types(opt, check):
+    for dotted, (types, description) in VALUE_TYPES.items():
+        candidates = [dotted]
+        if '.*.' in dotted:
+            head, tail = dotted.split('.*.')
+            phases = (opt.get(head) or {}) if isinstance(opt.get(head), dict) else {}
+            candidates = [f'{head}.{phase}.{tail}' for phase in phases]
+        for option in candidates:
+            value, present = _lookup(opt, option)
+            if not present or value is None:
+                continue
+            if isinstance(value, bool) and bool not in types:
+                ok = False
+            else:
+                ok = isinstance(value, types)
+            if not ok:
+                hint = " (YAML reads 2e-4 as text: write 0.0002 or !!float 2e-4)" if isinstance(value, str) else ''
+                check.fail(option, f'must be {description}, got {value!r}{hint}')
+
+
+def _model_extra_keys(model_cls):
+    extra = {}
+    for klass in reversed(inspect.getmro(model_cls)):
+        for section, keys in getattr(klass, 'EXTRA_OPTION_KEYS', {}).items():
+            extra.setdefault(section, set()).update(keys)
+    return extra
+
+
+def _check_network(opt, key, check, registry):
+    net_opt = opt[key]
+    if not isinstance(net_opt, dict):
+        check.fail(key, 'expected a mapping with a type and the constructor arguments')
+    arch_cls = check.registered(registry, net_opt.get('type'), f'{key}.type')
+    params = inspect.signature(arch_cls).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return
+    for arg in net_opt:
+        if arg != 'type' and arg not in params:
+            check.fail(f'{key}.{arg}', f"unknown argument of {net_opt['type']} "
+                                       f"(accepted: {', '.join(n for n in params if n != 'self')})")
+    missing = [n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                                                   p.KEYWORD_ONLY)]
+    for name in missing:
+        if name not in net_opt:
+            check.fail(f'{key}.{name}', f"required by {net_opt['type']} but missing")
+    if 'upscale' in net_opt and 'scale' in opt and net_opt['upscale'] != opt['scale']:
+        check.fail(f'{key}.upscale', f"is {net_opt['upscale']} but 'scale' is {opt['scale']}")
+
+
+def validate_options(opt, path, is_train=True, check_data=True):
+    """Raise InputError for the first problem found in ``opt`` (read from ``path``)."""
+    from srnas.basicsr_compat import register_plugins
+    register_plugins()
+    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, \
+        MODEL_REGISTRY
+
+    check = _Checker(path)
+    for required in ('name', 'model_type', 'datasets', 'network_g'):
+        if required not in opt:
+            check.fail(required, 'missing')
+    model_cls = check.registered(MODEL_REGISTRY, opt.get('model_type'), 'model_type')
+    extra = _model_extra_keys(model_cls)
+    top_allowed = TOP_LEVEL_KEYS | extra.get('', set())
+    for key in opt:
+        if key not in top_allowed and not key.startswith('network_'):
+            check.fail(key, f'unknown top-level key (known: {", ".join(sorted(top_allowed))}, network_*)')
+    _check_value_types(opt, check)
+    if 'num_gpu' in opt and not (opt['num_gpu'] == 'auto' or (isinstance(opt['num_gpu'], int)
+                                                               and not isinstance(opt['num_gpu'], bool))):
+        check.fail('num_gpu', f"must be an integer or 'auto', got {opt['num_gpu']!r}")
+    for key in opt:
+        if key.startswith('network_'):
+            _check_network(opt, key, check, ARCH_REGISTRY)
+    for section, allowed in (('train', TRAIN_KEYS), ('val', VAL_KEYS), ('logger', LOGGER_KEYS),
+                             ('path', PATH_KEYS)):
+        check.keys(opt.get(section), allowed | extra.get(section, set()), section)
+    if is_train:
+        _check_train_section(opt, check, model_cls, LOSS_REGISTRY)
+    _check_metrics(opt, check, METRIC_REGISTRY)
+    _check_pretrained(opt, check)
+    if not isinstance(opt['datasets'], dict) or not opt['datasets']:
+        check.fail('datasets', 'expected at least one dataset')
+    for phase, dataset_opt in opt['datasets'].items():
+        _check_dataset(opt, phase, dataset_opt, check, DATASET_REGISTRY, is_train, check_data)
+    if is_train and 'train' not in opt['datasets']:
+        check.fail('datasets.train', 'missing (training needs a train set)')
+
+
+def _check_train_section(opt, check, model_cls, loss_registry):
+    from basicsr.models.base_model import BaseModel
+    train = opt.get('train')
+    if not isinstance(train, dict):
+        check.fail('train', 'missing (training needs optimizer, scheduler, total_iter and a loss)')
+    if 'total_iter' not in train:
+        check.fail('train.total_iter', 'missing')
+    optim = train.get('optim_g')
+    if isinstance(optim, dict) and model_cls.get_optimizer is BaseModel.get_optimizer \
+            and optim.get('type') != 'Adam':
+        check.fail('train.optim_g.type', f"unknown type {optim.get('type')!r}: BasicSR 1.4.2 models support "
+                                         "only 'Adam'")
+    scheduler = train.get('scheduler')
+    if isinstance(scheduler, dict) and scheduler.get('type') not in SCHEDULERS:
+        check.fail('train.scheduler.type', f"unknown type {scheduler.get('type')!r} "
+                                           f"(known: {', '.join(sorted(SCHEDULERS))})")
+    for loss_key in ('pixel_opt', 'perceptual_opt'):
+        if isinstance(train.get(loss_key), dict):
+            check.registered(loss_registry, train[loss_key].get('type'), f'train.{loss_key}.type')
+    if 'logger' not in opt:
+        check.fail('logger', 'missing (needs print_freq and save_checkpoint_freq)')
+
+
+def _check_metrics(opt, check, metric_registry):
+    metrics = (opt.get('val') or {}).get('metrics') or {}
+    if not isinstance(metrics, dict):
+        check.fail('val.metrics', 'expected a mapping of metric name -> {type, crop_border, ...}')
+    for name, metric in metrics.items():
+        if not isinstance(metric, dict):
+            check.fail(f'val.metrics.{name}', 'expected a mapping with a type')
+        check.registered(metric_registry, metric.get('type'), f'val.metrics.{name}.type')
+
+
+def _check_pretrained(opt, check):
+    for key, value in (opt.get('path') or {}).items():
+        if (key.startswith('pretrain_network') or key == 'resume_state') and value is not None:
+            if not Path(value).expanduser().is_file():
+                check.fail(f'path.{key}', f'file not found: {value}')
+
+
+def _check_dataset(opt, phase, dataset_opt, check, registry, is_train, check_data):
+    prefix = f'datasets.{phase}'
+    phase_kind = phase.split('_')[0]
+    allowed_phases = ('train', 'val') if is_train else ('test', 'val')
+    if phase_kind not in allowed_phases:
+        check.fail(prefix, f"unknown phase '{phase_kind}' (use {' / '.join(p + '[_N]' for p in allowed_phases)})")
+    if not isinstance(dataset_opt, dict):
+        check.fail(prefix, 'expected a mapping')
+    dataset_type = dataset_opt.get('type')
+    check.registered(registry, dataset_type, f'{prefix}.type')
+    if 'name' not in dataset_opt:
+        check.fail(f'{prefix}.name', 'missing')
+    if dataset_type in DATASET_TYPE_KEYS:
+        check.keys(dataset_opt, DATASET_COMMON_KEYS | DATASET_TYPE_KEYS[dataset_type], prefix)
+    if phase_kind == 'train':
+        for key in ('batch_size_per_gpu', 'num_worker_per_gpu'):
+            if key not in dataset_opt:
+                check.fail(f'{prefix}.{key}', 'missing')
+    needed = {'PairedImageDataset': ('dataroot_gt', 'dataroot_lq'), 'SingleImageDataset': ('dataroot_lq',)}
+    for key in needed.get(dataset_type, ()):
+        if not dataset_opt.get(key):
+            check.fail(f'{prefix}.{key}', 'missing dataroot')
+    for key in ('dataroot_gt', 'dataroot_lq', 'meta_info_file'):
+        value = dataset_opt.get(key)
+        if value is not None and not Path(value).expanduser().exists():
+            check.fail(f'{prefix}.{key}', f'not found: {value}')
+    if check_data and dataset_type == 'PairedImageDataset' and \
+            (dataset_opt.get('io_backend') or {}).get('type', 'disk') == 'disk':
+        from srnas.data.validation import check_paired_folder
+        check_paired_folder(dataset_opt, opt.get('scale', 1), prefix, str(check.path),
+                            exact=phase_kind == 'train', gt_size=dataset_opt.get('gt_size')
+                            if phase_kind == 'train' else None)

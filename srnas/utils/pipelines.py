@@ -1,0 +1,62 @@
+"""Run BasicSR's train pipeline on an srnas-validated option file (CPU resume included).
+
+``run_train`` is what ``srnas train`` calls; other commands (``srnas search``, the demo)
+reuse it with their own option files.
+"""
+import contextlib
+import os
+import sys
+
+from srnas.basicsr_compat import register_plugins
+from srnas.utils.options import load_options
+
+
+def basicsr_argv(opt_path, auto_resume=False, debug=False, overrides=None, launcher='none'):
+    """The argv BasicSR's ``parse_options`` expects."""
+    argv = ['srnas', '-opt', str(opt_path), '--launcher', launcher]
+    if auto_resume:
+        argv.append('--auto_resume')
+    if debug:
+        argv.append('--debug')
+    if overrides:
+        argv += ['--force_yml', *overrides]
+    return argv
+
+
+@contextlib.contextmanager
+def patched_argv(argv):
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+@contextlib.contextmanager
+def cpu_safe_resume():
+    """Swap BasicSR's CUDA-only ``load_resume_state`` for srnas' version while the pipeline runs."""
+    import basicsr.train
+    from srnas.utils.resume import load_resume_state
+    original = basicsr.train.load_resume_state
+    basicsr.train.load_resume_state = load_resume_state
+    try:
+        yield
+    finally:
+        basicsr.train.load_resume_state = original
+
+
+def run_train(opt_path, root_path=None, auto_resume=False, debug=False, overrides=None, validate=True):
+    """Validate ``opt_path`` then run ``basicsr.train.train_pipeline`` with outputs under ``root_path``.
+
+    ``root_path`` (default: the working directory) receives ``experiments/``, ``tb_logger/``.
+    Raises :class:`srnas.utils.errors.InputError` for a bad option file.
+    """
+    register_plugins()
+    if validate:
+        load_options(opt_path, is_train=True, overrides=overrides)
+    root_path = os.path.abspath(root_path or os.getcwd())
+    import basicsr.train
+    with patched_argv(basicsr_argv(opt_path, auto_resume, debug, overrides)), cpu_safe_resume():
+        basicsr.train.train_pipeline(root_path)
+    return root_path
