@@ -1,0 +1,185 @@
+"""One ``Architect`` for every task: moves alpha by first order, second order or A2M.
+
+Built from the ``architect`` mapping of a YAML file::
+
+    type: a2m                 # first_order | second_order | a2m
+    optimizer: {type: adam, lr: 3.0e-4, betas: [0.5, 0.999], weight_decay: 1.0e-3}
+    regularizers: [{type: sa}]
+    warmup_epochs: 0          # epochs without alpha updates (PC-DARTS: 15)
+    grad_clip: null           # max global norm of the alpha gradient
+    rho: 1.0e-2               # a2m only (NAS-Bench-201 1e-2, DARTS space 1e-1)
+    eps: 1.0e-2               # a2m only
+    center: alpha_tilde       # a2m only: alpha_tilde (official code) | alpha (paper)
+    xi: null                  # second_order only: unrolling step, null = weight optimizer lr
+    fd_scale: 0.01            # second_order only: R = fd_scale / ||grad_w' L_val||
+
+The task gives ``loss_fn(model, batch) -> scalar`` (SR: L1 on (LR, HR);
+classification: cross-entropy); regularisers are added to the validation loss
+in every evaluation the architect makes. ``model`` is a ``SupernetMixin``.
+"""
+import copy
+import math
+from typing import Any, Callable, Dict, Mapping, Optional
+
+import torch
+
+from srnas.nas.architects.a2m import A2M_CENTERS, a2m_direction_and_loss, check_a2m_options
+from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt
+from srnas.nas.architects.second_order import unrolled_arch_gradient
+from srnas.nas.errors import NASConfigError
+from srnas.nas.regularizers import build_regularizers, total_regularization
+
+ARCHITECT_TYPES = ('first_order', 'second_order', 'a2m')
+COMMON_KEYS = ('type', 'optimizer', 'regularizers', 'warmup_epochs', 'grad_clip')
+TYPE_KEYS = {'first_order': (), 'second_order': ('xi', 'fd_scale'), 'a2m': ('rho', 'eps', 'center')}
+DEFAULT_WEIGHT_DECAY = 1e-3  # DARTS / PC-DARTS / A2M; 0 when an SA regulariser is on (SA-DARTS)
+
+
+def _number(key, value, minimum=None, strict=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise NASConfigError(f'architect.{key} must be a finite number, got {value!r}')
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise NASConfigError(f"architect.{key} must be {'>' if strict else '>='} {minimum}, got {value}")
+    return value
+
+
+def _build_optimizer(spec, params, sa_on):
+    spec = {} if spec is None else spec
+    if not isinstance(spec, Mapping):
+        raise NASConfigError(f'architect.optimizer must be a mapping, got {spec!r}')
+    kind = spec.get('type', 'adam')
+    allowed = {'adam': ('type', 'lr', 'betas', 'weight_decay', 'eps'),
+               'sgd': ('type', 'lr', 'momentum', 'weight_decay')}
+    if kind not in allowed:
+        raise NASConfigError(f"architect.optimizer.type must be 'adam' or 'sgd', got {kind!r}")
+    unknown = sorted(set(spec) - set(allowed[kind]))
+    if unknown:
+        raise NASConfigError(f'architect.optimizer: unknown option(s) {unknown}; allowed: {list(allowed[kind])}')
+    lr = _number('optimizer.lr', spec.get('lr', 3e-4), 0, strict=True)
+    weight_decay = _number('optimizer.weight_decay',
+                           spec.get('weight_decay', 0.0 if sa_on else DEFAULT_WEIGHT_DECAY), 0)
+    if kind == 'sgd':
+        momentum = _number('optimizer.momentum', spec.get('momentum', 0.0), 0)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    betas = spec.get('betas', (0.5, 0.999))
+    if (not isinstance(betas, (list, tuple)) or len(betas) != 2
+            or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+        raise NASConfigError(f'architect.optimizer.betas must be two numbers in [0, 1), got {betas!r}')
+    eps = _number('optimizer.eps', spec.get('eps', 1e-8), 0, strict=True)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+
+
+class Architect:
+    """Updates ``model.arch_parameters()``; see the module docstring for the options."""
+
+    def __init__(self, model, loss_fn: Callable[[Any, Any], torch.Tensor], config: Optional[Mapping] = None,
+                 weight_optimizer: Optional[torch.optim.Optimizer] = None):
+        config = dict(config or {})
+        self.kind = config.get('type', 'first_order')
+        if self.kind not in ARCHITECT_TYPES:
+            raise NASConfigError(f'architect.type must be one of {ARCHITECT_TYPES}, got {self.kind!r}')
+        allowed = COMMON_KEYS + TYPE_KEYS[self.kind]
+        unknown = sorted(set(config) - set(allowed))
+        if unknown:
+            other = [k for k in unknown if any(k in keys for keys in TYPE_KEYS.values())]
+            hint = f' ({other} apply to another architect type)' if other else ''
+            raise NASConfigError(f"architect: unknown option(s) {unknown} for type '{self.kind}'{hint}; "
+                                 f'allowed: {list(allowed)}')
+        self.config = copy.deepcopy(config)
+        self.model = model
+        self.loss_fn = loss_fn
+        self.alphas = list(model.arch_parameters())
+        if not self.alphas:
+            raise NASConfigError('architect: the model has no architecture parameters (register_arch_parameter)')
+        self.regularizers = build_regularizers(config.get('regularizers'))
+        for reg in self.regularizers:
+            reg.check(model)
+        sa_on = any(reg.name == 'sa' for reg in self.regularizers)
+        self.optimizer = _build_optimizer(config.get('optimizer'), self.alphas, sa_on)
+        self.warmup_epochs = _number('warmup_epochs', config.get('warmup_epochs', 0), 0)
+        self.grad_clip = _number('grad_clip', config.get('grad_clip'), 0, strict=True, allow_none=True)
+        if self.kind == 'a2m':
+            self.rho = config.get('rho', 1e-2)
+            self.eps = config.get('eps', 1e-2)
+            self.center = config.get('center', 'alpha_tilde')
+            check_a2m_options(self.rho, self.eps, self.center, where='architect')
+        if self.kind == 'second_order':
+            self.xi = _number('xi', config.get('xi'), 0, allow_none=True)
+            self.fd_scale = _number('fd_scale', config.get('fd_scale', 0.01), 0, strict=True)
+            if weight_optimizer is None:
+                raise NASConfigError('architect: type second_order needs the weight optimizer '
+                                     '(Architect(..., weight_optimizer=opt)) to unroll the weight step')
+        self.weight_optimizer = weight_optimizer
+        self.num_steps = 0
+
+    # ------------------------------------------------------------------------------------------
+    def regularization(self, epoch: float):
+        return total_regularization(self.regularizers, self.model, epoch)
+
+    def is_active(self, epoch: float) -> bool:
+        """False during the warm-up epochs, when alpha stays frozen."""
+        return epoch >= self.warmup_epochs
+
+    def direction(self, val_batch, epoch: float, train_batch=None):
+        """The gradient-like direction for alpha (no update); returns (directions, L_val(alpha))."""
+        def val_loss():
+            return self.loss_fn(self.model, val_batch) + self.regularization(epoch)
+
+        with buffers_restored(self.model):
+            if self.kind == 'first_order':
+                loss = val_loss()
+                return grad_wrt(loss, self.alphas), loss.detach()
+            if self.kind == 'a2m':
+                return a2m_direction_and_loss(val_loss, self.alphas, self.rho, self.eps, self.center)
+            if train_batch is None:
+                raise ValueError('second_order architect step needs train_batch (the unrolled weight step uses it)')
+            return unrolled_arch_gradient(self.model, self.loss_fn, train_batch, val_batch, self.weight_optimizer,
+                                          self.xi, self.fd_scale, alpha_penalty=lambda: self.regularization(epoch))
+
+    def step(self, val_batch, epoch: float, train_batch=None) -> Dict[str, float]:
+        """One alpha update at ``epoch`` (the real epoch counter: it drives warm-up and lambda schedules)."""
+        if not self.is_active(epoch):
+            return {'updated': False}
+        grads, loss = self.direction(val_batch, epoch, train_batch)
+        for alpha, grad in zip(self.alphas, grads):
+            alpha.grad = grad.detach().clone()
+        grad_norm = float(global_norm(grads))
+        if self.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.alphas, self.grad_clip)
+        self.optimizer.step()
+        for alpha in self.alphas:
+            alpha.grad = None
+        self.num_steps += 1
+        return {'updated': True, 'val_loss': float(loss), 'alpha_grad_norm': grad_norm}
+
+    # ------------------------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        """Alpha values (by name), the alpha-optimizer state and the step count."""
+        return {'type': self.kind,
+                'alphas': {name: p.detach().clone() for name, p in self.model.named_arch_parameters()},
+                'optimizer': self.optimizer.state_dict(),
+                'num_steps': self.num_steps}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        for key in ('alphas', 'optimizer'):
+            if key not in state:
+                raise NASConfigError(f"architect state has no '{key}' entry (not saved by Architect.state_dict?)")
+        current = dict(self.model.named_arch_parameters())
+        if set(state['alphas']) != set(current):
+            raise NASConfigError(f'architect state holds alphas {sorted(state["alphas"])}, '
+                                 f'the model has {sorted(current)}')
+        for name, value in state['alphas'].items():
+            if value.shape != current[name].shape:
+                raise NASConfigError(f"architect state: alpha '{name}' has shape {tuple(value.shape)}, "
+                                     f'model expects {tuple(current[name].shape)}')
+        with torch.no_grad():
+            for name, value in state['alphas'].items():
+                current[name].copy_(value)
+        self.optimizer.load_state_dict(state['optimizer'])
+        self.num_steps = int(state.get('num_steps', 0))
+
+
+def build_architect(model, loss_fn, config: Optional[Mapping] = None, weight_optimizer=None) -> Architect:
+    return Architect(model, loss_fn, config, weight_optimizer)

@@ -1,0 +1,43 @@
+"""Small autograd helpers shared by the architects."""
+import contextlib
+from typing import List, Sequence
+
+import torch
+
+
+def grad_wrt(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """d loss / d tensors, with zeros for tensors the loss does not depend on.
+
+    Only the requested tensors get gradients, so asking for alpha alone runs
+    no weight-gradient kernels.
+    """
+    grads = torch.autograd.grad(loss, list(tensors), allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
+
+
+def global_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    return torch.sqrt(sum((t.detach() ** 2).sum() for t in tensors))
+
+
+@torch.no_grad()
+def assign(params: Sequence[torch.Tensor], values: Sequence[torch.Tensor]) -> None:
+    for param, value in zip(params, values):
+        param.copy_(value)
+
+
+@contextlib.contextmanager
+def values_restored(params: Sequence[torch.Tensor]):
+    """Run a block that overwrites ``params`` in place, then put back their exact values."""
+    saved = [p.detach().clone() for p in params]
+    try:
+        yield saved
+    finally:
+        assign(params, saved)
+
+
+@contextlib.contextmanager
+def buffers_restored(model: torch.nn.Module):
+    """Architect evaluations must not move BatchNorm running statistics (or any other buffer)."""
+    buffers = [b for b in model.buffers() if b is not None]
+    with values_restored(buffers):
+        yield
