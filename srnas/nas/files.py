@@ -1,0 +1,77 @@
+"""Write-then-rename file output and JSON/YAML mapping I/O with clear errors."""
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from srnas.nas.errors import NASConfigError
+
+YAML_SUFFIXES = ('.yml', '.yaml')
+
+
+def atomic_write(path, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def write_mapping(path, data: Mapping[str, Any]) -> Path:
+    """JSON, or YAML for ``.yml``/``.yaml`` paths."""
+    path = Path(path)
+    if path.suffix.lower() in YAML_SUFFIXES:
+        import yaml
+        text = yaml.safe_dump(_plain(data), sort_keys=False)
+    else:
+        text = json.dumps(_plain(data), indent=2) + '\n'
+
+    def write(tmp):
+        with open(tmp, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+    return atomic_write(path, write)
+
+
+def read_mapping(path, what: str = 'file') -> dict:
+    """Read a JSON/YAML mapping; any problem is one ``NASConfigError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise NASConfigError(f'{what} {path} does not exist')
+    try:
+        text = path.read_text(encoding='utf-8')
+        if path.suffix.lower() in YAML_SUFFIXES:
+            import yaml
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
+        raise NASConfigError(f'{what} {path} is not valid {_format(path)}: {error}') from None
+    except Exception as error:  # yaml.YAMLError
+        raise NASConfigError(f'{what} {path} is not valid {_format(path)}: {error}') from None
+    if not isinstance(data, dict):
+        raise NASConfigError(f'{what} {path} must hold a mapping at the top level, got {type(data).__name__}')
+    return data
+
+
+def _format(path: Path) -> str:
+    return 'YAML' if path.suffix.lower() in YAML_SUFFIXES else 'JSON'
+
+
+def _plain(value):
+    """Tuples/namedtuples -> lists, so JSON and YAML get plain types."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, 'item') and callable(value.item):  # numpy / torch scalars
+        return value.item()
+    return value
