@@ -8,6 +8,7 @@ per beta (largest first: that is the concat order of the child).
 import torch
 
 from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas.genotype import derive_argmax, top_k_indices
 from srnas.ops.sr_ops import DLSR_CANDIDATES, build_dlsr_op
 from srnas.spaces.costs import dlsr_cost_table
 from srnas.spaces.dlsr import DLSRNetwork
@@ -52,6 +53,6 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
 
     def genotype(self):
         with torch.no_grad():
-            ops = [DLSR_CANDIDATES[i] for i in self.alpha.argmax(dim=-1).tolist()]
-            connections = [[i + 1 for i in torch.topk(b, 2).indices.tolist()] for b in self.betas()]
+            ops = derive_argmax(self.alpha, DLSR_CANDIDATES)
+            connections = [[i + 1 for i in top_k_indices(b, 2)] for b in self.betas()]
         return validate_genotype({'space': 'dlsr', 'ops': ops, 'connections': connections})

@@ -7,12 +7,11 @@ DLSR:  {"space": "dlsr", "ops": [op1, op2, op3],
        feeding cell i + 3.
 IMDN:  {"space": "imdn", "ops": [c1, c2, c3, c4]}
 """
-import json
 import os
 from pathlib import Path
 
-import yaml
-
+from srnas.nas.errors import NASConfigError
+from srnas.nas.files import read_mapping, write_mapping
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES
 
 SPACES = {'dlsr': DLSR_CANDIDATES, 'imdn': IMDN_CANDIDATES}
@@ -67,29 +66,21 @@ def _validate_connections(connections, source):
 def load_genotype(spec, space=None):
     """Genotype from a dict, or from a JSON/YAML file path (the file is named in errors)."""
     if isinstance(spec, (str, os.PathLike)):
-        path = Path(spec)
-        if not path.is_file():
-            raise GenotypeError(f'genotype file {path} does not exist')
         try:
-            data = yaml.safe_load(path.read_text())  # JSON is valid YAML
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise GenotypeError(f'genotype file {path} is not valid JSON/YAML: {err}') from None
-        if isinstance(data, dict) and 'genotype' in data:  # a search log entry / derive output
+            data = read_mapping(spec, what='genotype file')
+        except NASConfigError as err:
+            raise GenotypeError(str(err)) from None
+        if 'genotype' in data:  # the file written by srnas search / derive wraps it with metadata
             data = data['genotype']
-        return validate_genotype(data, space, source=f'genotype file {path}')
+        return validate_genotype(data, space, source=f'genotype file {Path(spec)}')
     return validate_genotype(spec, space)
 
 
 def save_genotype(genotype, path, extra=None):
-    """Write ``{"genotype": ..., **extra}`` as JSON, write-then-rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``{"genotype": ..., **extra}`` (JSON, or YAML for .yml), write-then-rename."""
     payload = {'genotype': validate_genotype(genotype)}
     payload.update(extra or {})
-    tmp = path.with_suffix(path.suffix + '.tmp')
-    tmp.write_text(json.dumps(payload, indent=2) + '\n')
-    os.replace(tmp, path)
-    return path
+    return write_mapping(path, payload)
 
 
 # The DLSR network of the paper (reference checkpoint RFDN_beta1_para_loss.pt).

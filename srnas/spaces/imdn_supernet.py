@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from srnas.archs.imdn_arch import CONV_POSITIONS, SRNASIMDN
 from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas.genotype import derive_argmax
 from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
 from srnas.spaces.costs import imdn_cost_table
 from srnas.spaces.genotypes import validate_genotype
@@ -76,5 +77,5 @@ class IMDNSupernet(SupernetMixin, SRNASIMDN):
 
     def genotype(self):
         with torch.no_grad():
-            ops = [IMDN_CANDIDATES[i] for i in self.alpha.argmax(dim=-1).tolist()]
+            ops = derive_argmax(self.alpha, IMDN_CANDIDATES)
         return validate_genotype({'space': 'imdn', 'ops': ops})
