@@ -5,6 +5,10 @@ Layout (BasicSR benchmark style), for each split ``train``, ``val``, ``test``::
     <root>/<split>/GTmod{s}/<photo>.png     HR, mod-cropped to a multiple of s
     <root>/<split>/LRbicx{s}/<photo>.png    MATLAB-bicubic x1/s of the HR
 
+    <root>/train_sub/GT/<photo>_s001.png    120x120 HR sub-images of the train photos (step 60)
+    <root>/train_sub/LRbicx{s}/...           their LR crops
+    <root>/train_sub/meta_info_GT.txt
+
 The splits use different photos, so ``test`` is held out from training and validation.
 """
 import json
@@ -16,9 +20,11 @@ from srnas.data.bicubic import bicubic_downscale, modcrop
 from srnas.utils.image_io import write_image
 
 # scikit-image photos bundled with the package (no pooch download needed).
-TRAIN_PHOTOS = ('astronaut', 'rocket', 'retina', 'hubble_deep_field', 'stereo_motorcycle')
-VAL_PHOTOS = ('coffee',)
-TEST_PHOTOS = ('chelsea', 'immunohistochemistry', 'camera')
+TRAIN_PHOTOS = ('astronaut', 'rocket', 'stereo_motorcycle', 'immunohistochemistry', 'hubble_deep_field')
+VAL_PHOTOS = ('camera',)
+TEST_PHOTOS = ('chelsea', 'coffee')
+# Training reads small sub-images (cheap to decode) cut from the train photos, DIV2K-style.
+SUB_IMAGE_SIZE, SUB_IMAGE_STEP = 120, 60
 SPLITS = {'train': TRAIN_PHOTOS, 'val': VAL_PHOTOS, 'test': TEST_PHOTOS}
 
 
@@ -34,8 +40,10 @@ def load_photo(name):
 
 
 def split_folders(root, split, scale):
-    """(gt_dir, lq_dir) of one split."""
+    """(gt_dir, lq_dir) of one split (``train_sub`` = the training sub-images)."""
     base = Path(root) / split
+    if split == 'train_sub':
+        return base / 'GT', base / f'LRbicx{scale}'
     return base / f'GTmod{scale}', base / f'LRbicx{scale}'
 
 
@@ -53,6 +61,10 @@ def build_demo_data(root, scale=2, splits=None):
             hr_bgr = load_photo(name)[:, :, ::-1]
             write_image(gt_dir / f'{name}.png', np.ascontiguousarray(modcrop(hr_bgr, scale)))
             write_image(lq_dir / f'{name}.png', bicubic_downscale(hr_bgr, scale))
+    if 'train' in splits:
+        from srnas.data.prepare import prepare_subimages
+        prepare_subimages(split_folders(root, 'train', scale)[0], root / 'train_sub', (scale,), SUB_IMAGE_SIZE,
+                          SUB_IMAGE_STEP, name='GT', lr_name='LRbicx{scale}')
     tmp = marker.with_suffix('.tmp')
     tmp.write_text(json.dumps(recipe))
     tmp.replace(marker)

@@ -1,0 +1,66 @@
+"""Building networks from option dicts and loading weights from any of the usual checkpoint shapes."""
+import os
+from pathlib import Path
+
+import torch
+
+from srnas.utils.errors import InputError
+
+
+def build_network(net_opt):
+    """Instantiate ``net_opt = {'type': <ARCH_REGISTRY name>, **kwargs}``."""
+    from srnas.basicsr_compat import register_plugins
+    register_plugins()
+    from basicsr.utils.registry import ARCH_REGISTRY
+    net_opt = dict(net_opt)
+    arch_type = net_opt.pop('type', None)
+    if arch_type not in ARCH_REGISTRY:
+        raise InputError(f"unknown network type {arch_type!r}")
+    return ARCH_REGISTRY.get(arch_type)(**net_opt)
+
+
+def read_state_dict(path, param_key='params'):
+    """State dict from a BasicSR checkpoint (``params_ema``/``params``), a bare state dict or official IMDN weights.
+
+    ``module.`` prefixes are removed; official IMDN keys are mapped onto SRNASIMDN's.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f'checkpoint not found: {path}')
+    try:
+        checkpoint = torch.load(path, map_location='cpu')
+    except Exception as exc:
+        raise InputError(f'cannot load checkpoint {path}: {exc}') from None
+    if not isinstance(checkpoint, dict):
+        raise InputError(f'checkpoint {path} does not hold a state dict')
+    for key in (param_key, 'params_ema', 'params', 'state_dict', 'model'):
+        if key and isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in checkpoint.items()}
+    from srnas.archs.imdn_arch import convert_official_imdn_state_dict, is_official_imdn_state_dict
+    if is_official_imdn_state_dict(state):
+        state = convert_official_imdn_state_dict(state)
+    return state
+
+
+def load_weights(net, path, param_key='params', strict=True):
+    """Load ``path`` into ``net``; InputError naming the file when keys or shapes do not match."""
+    state = read_state_dict(path, param_key)
+    try:
+        net.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else 'mismatch'
+        detail = ' '.join(line.strip() for line in str(exc).splitlines()[1:3])
+        raise InputError(f'checkpoint {path} does not fit {type(net).__name__}: {first_line} {detail}') from None
+    return net
+
+
+def save_atomic(obj, path):
+    """``torch.save`` to a temporary file, then rename (never leaves a half-written checkpoint)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp')
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
