@@ -21,6 +21,7 @@ setup(
         'matplotlib>=3.6',
         'tensorboard>=2.10',
         'lmdb>=1.0',
+        'scikit-learn>=1.0',  # classification: the embedded digits data set
     ],
     extras_require={
         'test': ['pytest>=7.0', 'onnx>=1.14', 'onnxruntime>=1.16'],

@@ -6,11 +6,12 @@ outputs and 2..5 the earlier intermediate nodes. ``*_concat`` lists the nodes
 concatenated into the cell output.
 """
 import json
-import os
 from collections import namedtuple
 from pathlib import Path
 
 from classification.ops import DARTS_OPS
+from srnas.nas import NASConfigError
+from srnas.nas.genotype import load_genotype, save_genotype
 
 Genotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')
 
@@ -125,16 +126,18 @@ def parse(text, where='genotype'):
 
 
 def load(path):
-    """Read a genotype file (JSON written by :func:`save`, or a one-line Genotype(...) / name)."""
+    """Read a genotype file: JSON/YAML written by :func:`save` (or by a search), or a text file holding a
+    published name / ``Genotype(...)``."""
     path = Path(path)
     if not path.is_file():
         raise GenotypeError(f'genotype file {path} does not exist')
-    text = path.read_text()
+    if path.suffix.lower() not in ('.json', '.yml', '.yaml'):
+        return parse(path.read_text(), where=str(path))
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return parse(text, where=str(path))
-    if isinstance(data, dict) and 'genotype' in data:  # search output: {'space': 'darts', 'genotype': {...}}
+        data = load_genotype(path)
+    except NASConfigError as err:
+        raise GenotypeError(str(err)) from None
+    if 'genotype' in data:  # search output: {'space': 'darts', 'genotype': {...}, ...}
         data = data['genotype']
     if isinstance(data, str):
         return parse(data, where=str(path))
@@ -143,10 +146,5 @@ def load(path):
 
 def save(genotype, path, **extra):
     """Write ``{'space': 'darts', 'genotype': {...}, 'repr': 'Genotype(...)', **extra}`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {'space': 'darts', 'genotype': to_dict(genotype), 'repr': repr(validate(genotype)), **extra}
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(payload, indent=2) + '\n')
-    os.replace(tmp, path)
-    return path
+    save_genotype({'space': 'darts', 'genotype': to_dict(genotype), 'repr': repr(validate(genotype)), **extra}, path)
+    return Path(path)

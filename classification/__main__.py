@@ -1,0 +1,69 @@
+"""``python -m classification search|train|eval -opt options/classification/<file>.yml``."""
+import argparse
+import json
+import sys
+
+from classification.data.errors import DataError
+from classification.darts.genotypes import GenotypeError
+from classification.nb201.arch import ArchStringError
+from classification.nb201.benchmark import BenchmarkError
+from classification.options import OptionError, load_options
+from srnas.nas import NASConfigError
+
+COMMANDS = {
+    'search': 'differentiable search (DARTS / NAS-Bench-201 space) -> genotype.json',
+    'train': 'train a genotype from scratch and report test accuracy -> model_final.pth',
+    'eval': 'test accuracy of a model_final.pth (and NB201 benchmark values of its cell)',
+    'query': 'NAS-Bench-201 / NATS benchmark accuracies of an architecture string or index',
+}
+USER_ERRORS = (OptionError, DataError, GenotypeError, ArchStringError, BenchmarkError, NASConfigError)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='python -m classification',
+                                     description='NAS on classification: DARTS and NAS-Bench-201 spaces.')
+    sub = parser.add_subparsers(dest='command', required=True, metavar='{' + ','.join(COMMANDS) + '}')
+    for name in ('search', 'train', 'eval'):
+        p = sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+        p.add_argument('-opt', '--opt', required=True, help='YAML option file')
+        p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                       help='override an option, e.g. --set train.epochs=2 (repeatable)')
+        if name in ('search', 'train'):
+            p.add_argument('--resume', default=None, help='checkpoint.pth of an interrupted run')
+        else:
+            p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
+    q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])
+    q.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
+    q.add_argument('--arch', required=True, help='architecture string or index')
+    q.add_argument('--hp', default='200', choices=['12', '200'])
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == 'query':
+            from classification.nb201.benchmark import open_benchmark
+            bench = open_benchmark(args.benchmark)
+            arch = int(args.arch) if args.arch.isdigit() else args.arch
+            print(json.dumps(bench.query_all(arch, hp=args.hp), indent=2))
+            return 0
+        opt = load_options(args.opt, args.command, args.set)
+        if args.command == 'search':
+            from classification.search import run_search
+            run_search(opt, resume=args.resume)
+        elif args.command == 'train':
+            from classification.train import run_train
+            run_train(opt, resume=args.resume)
+        else:
+            from classification.train import run_eval
+            result = run_eval(opt, checkpoint=args.checkpoint)
+            print(json.dumps(result, indent=2))
+    except USER_ERRORS as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

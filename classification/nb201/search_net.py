@@ -1,0 +1,59 @@
+"""The NAS-Bench-201 DARTS supernet on the shared NAS core: one 6x5 alpha shared by all 15 cells."""
+import torch
+from torch import nn
+
+from classification.nb201.arch import EDGES, NUM_EDGES, NUM_NODES, to_str
+from classification.nb201.tiny_network import stage_layout
+from classification.ops import NB201_PRIMITIVES, ResNetBasicBlock, nb201_op
+from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas.genotype import derive_argmax
+
+
+class NB201SearchCell(nn.Module):
+    def __init__(self, channels, affine, track_running_stats, partial_k):
+        super().__init__()
+        c_k, _ = partial_channel_split(channels, channels, partial_k)
+        self.edges = nn.ModuleList(
+            MixedOp([nb201_op(name, c_k, affine=affine, track_running_stats=track_running_stats)
+                     for name in NB201_PRIMITIVES], names=NB201_PRIMITIVES,
+                    in_channels=channels, out_channels=channels, partial_k=partial_k)
+            for _ in range(NUM_EDGES))
+
+    def forward(self, x, weights):
+        nodes = [x]
+        for i in range(1, NUM_NODES):
+            nodes.append(sum(self.edges[k](nodes[j], weights[k]) for k, (to, j) in enumerate(EDGES) if to == i))
+        return nodes[-1]
+
+
+class NB201SearchNetwork(SupernetMixin, nn.Module):
+    """``forward(x) -> logits``; genotype = per-edge argmax over all 5 ops (``none`` included)."""
+
+    def __init__(self, channels=16, cells_per_stage=5, num_classes=10, affine=False, track_running_stats=True,
+                 partial_k=1, in_channels=3, alpha_init_scale=1e-3):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+        c_list, reductions = stage_layout(channels, cells_per_stage)
+        cells, c_prev = [], channels
+        for c, reduction in zip(c_list, reductions):
+            cells.append(ResNetBasicBlock(c_prev, c, 2) if reduction
+                         else NB201SearchCell(c, affine, track_running_stats, partial_k))
+            c_prev = c
+        self.cells = nn.ModuleList(cells)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+        self.register_arch_parameter('alphas', alpha_init_scale * torch.randn(NUM_EDGES, len(NB201_PRIMITIVES)),
+                                     group='op', op_names=NB201_PRIMITIVES)
+
+    def forward(self, x):
+        weights = arch_softmax(self.alphas)
+        x = self.stem(x)
+        for cell in self.cells:
+            x = cell(x, weights) if isinstance(cell, NB201SearchCell) else cell(x)
+        return self.classifier(self.global_pooling(self.lastact(x)).flatten(1))
+
+    @torch.no_grad()
+    def genotype(self):
+        """The official architecture string of the per-edge argmax."""
+        return to_str(derive_argmax(self.alphas, NB201_PRIMITIVES))

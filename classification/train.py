@@ -1,0 +1,136 @@
+"""Train a genotype from scratch (DARTS CIFAR/ImageNet networks or the NB201 TinyNetwork) and evaluate it.
+
+DARTS protocol: SGD, cosine per epoch, auxiliary loss weight 0.4, drop-path
+probability ramped linearly over the epochs, cutout, gradient clip 5.
+NAS-Bench-201 protocol: Nesterov SGD lr 0.1, wd 5e-4, cosine, batch 256.
+Output folder: ``log.txt``, ``metrics.jsonl``, ``checkpoint.pth`` (every epoch,
+resumable) and ``model_final.pth`` (weights + genotype + space, for ``eval``).
+"""
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from classification.data.loaders import data_config, test_loader, train_test_loaders
+from classification.models import build_eval_model, eval_space_config, forward_logits, genotype_to_json, \
+    resolve_genotype
+from classification.options import OptionError, section
+from classification.search import evaluate
+from classification.utils import (MetricsLog, atomic_torch_save, atomic_write_json, count_parameters, make_logger,
+                                  pick_device, set_seed, topk_correct)
+
+TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
+                  'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
+                  'label_smoothing': 0.0, 'max_steps_per_epoch': None}
+
+
+def _scheduler(optimizer, cfg):
+    if cfg['scheduler'] == 'cosine':
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, int(cfg['epochs']), eta_min=cfg['lr_min'])
+    if cfg['scheduler'] == 'step':  # DARTS ImageNet: lr * gamma every epoch
+        return torch.optim.lr_scheduler.StepLR(optimizer, 1, gamma=cfg['step_gamma'])
+    raise OptionError(f"train.scheduler must be 'cosine' or 'step', got {cfg['scheduler']!r}")
+
+
+def run_train(opt, resume=None):
+    space = eval_space_config(opt)
+    data_cfg = data_config(opt.get('data'))
+    cfg = section(opt, 'train', TRAIN_DEFAULTS)
+    genotype = resolve_genotype(space['type'], opt.get('genotype'))
+    seed = int(opt.get('seed', 0))
+    set_seed(seed)
+    device = pick_device(opt.get('device', 'auto'))
+    out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = make_logger(out_dir, 'train')
+    metrics = MetricsLog(out_dir / 'metrics.jsonl')
+
+    train_loader, eval_loader, n_classes = train_test_loaders(data_cfg, seed)
+    model = build_eval_model(space, genotype, n_classes).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg['lr'], momentum=cfg['momentum'],
+                                weight_decay=cfg['weight_decay'], nesterov=cfg['nesterov'])
+    scheduler = _scheduler(optimizer, cfg)
+    epochs = int(cfg['epochs'])
+    start_epoch = 0
+    if resume:
+        state = torch.load(resume, map_location=device, weights_only=False)
+        model.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        scheduler.load_state_dict(state['scheduler'])
+        start_epoch = state['epoch'] + 1
+        log.info(f'resumed from {resume} at epoch {start_epoch}')
+    n_params = count_parameters(model)
+    log.info(f"train {opt['name']}: {space['type']} genotype {genotype}, {n_params:,} params "
+             f"(without auxiliary head), data {data_cfg['name']}, {epochs} epochs, device {device}")
+    aux_weight = space.get('auxiliary_weight', 0.0) if space.get('auxiliary') else 0.0
+    drop_path = space.get('drop_path_prob', 0.0)
+    test = None
+    for epoch in range(start_epoch, epochs):
+        if hasattr(model, 'drop_path_prob'):
+            model.drop_path_prob = drop_path * epoch / epochs
+        model.train()
+        t0 = time.time()
+        seen, loss_sum, correct = 0, 0.0, 0
+        for step, (x, y) in enumerate(train_loader):
+            if cfg['max_steps_per_epoch'] is not None and step >= cfg['max_steps_per_epoch']:
+                break
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            logits, aux = forward_logits(model, x)
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg['label_smoothing'])
+            if aux is not None and aux_weight:
+                loss = loss + aux_weight * F.cross_entropy(aux, y, label_smoothing=cfg['label_smoothing'])
+            loss.backward()
+            if cfg['grad_clip']:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip'])
+            optimizer.step()
+            loss_sum += float(loss.detach()) * len(y)
+            correct += topk_correct(logits.detach(), y, ks=(1,))[0]
+            seen += len(y)
+        scheduler.step()
+        test = evaluate(model, eval_loader, device)
+        record = {'epoch': epoch, 'train_loss': loss_sum / max(seen, 1), 'train_top1': 100.0 * correct / max(seen, 1),
+                  'test_loss': test['loss'], 'test_top1': test['top1'], 'test_top5': test['top5'],
+                  'lr': optimizer.param_groups[0]['lr'], 'seconds': time.time() - t0}
+        metrics.write(record)
+        log.info(f"epoch {epoch + 1}/{epochs} train loss {record['train_loss']:.4f} acc {record['train_top1']:.2f} | "
+                 f"test loss {test['loss']:.4f} top1 {test['top1']:.2f} top5 {test['top5']:.2f} | "
+                 f"{record['seconds']:.1f}s")
+        atomic_torch_save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(),
+                           'scheduler': scheduler.state_dict(), 'epoch': epoch, 'options': opt},
+                          out_dir / 'checkpoint.pth')
+    final = {'model': model.state_dict(), 'space': space, 'genotype': genotype_to_json(space['type'], genotype),
+             'num_classes': n_classes, 'data': data_cfg['name'], 'params': n_params}
+    atomic_torch_save(final, out_dir / 'model_final.pth')
+    summary = {'params': n_params, 'test': test, 'genotype': genotype_to_json(space['type'], genotype)}
+    atomic_write_json(summary, out_dir / 'result.json')
+    log.info(f"final test top1 {test['top1'] if test else float('nan'):.2f}; model written to {out_dir / 'model_final.pth'}")
+    return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
+
+
+def run_eval(opt, checkpoint=None):
+    """Test accuracy of a ``model_final.pth`` written by ``train`` on ``data``'s test set."""
+    checkpoint = checkpoint or opt.get('checkpoint')
+    if not checkpoint or not Path(checkpoint).is_file():
+        raise OptionError(f"eval needs an existing checkpoint (--checkpoint or 'checkpoint:'), got {checkpoint!r}")
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    missing = [k for k in ('model', 'space', 'genotype', 'num_classes') if k not in state]
+    if missing:
+        raise OptionError(f'{checkpoint}: not a model_final.pth written by train (missing {missing})')
+    space = state['space']
+    stored = state['genotype']
+    genotype = resolve_genotype(space['type'], stored['genotype'] if space['type'] == 'darts' else stored['arch'])
+    data_cfg = data_config(opt.get('data'))
+    device = pick_device(opt.get('device', 'auto'))
+    loader, n_classes = test_loader(data_cfg)
+    if n_classes != state['num_classes']:
+        raise OptionError(f"{checkpoint}: model has {state['num_classes']} classes, data.name "
+                          f"'{data_cfg['name']}' has {n_classes}")
+    model = build_eval_model(space, genotype, n_classes)
+    model.load_state_dict(state['model'])
+    model.to(device)
+    result = evaluate(model, loader, device)
+    result['params'] = count_parameters(model)
+    result['genotype'] = stored
+    return result

@@ -1,0 +1,79 @@
+"""Small helpers for the classification loops: seeding, devices, metrics, atomic saves, logging."""
+import json
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def set_seed(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def pick_device(name):
+    if name in (None, 'auto'):
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if str(name).startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f"device '{name}' asked for but CUDA is not available")
+    return torch.device(name)
+
+
+def topk_correct(logits, target, ks=(1, 5)):
+    """Number of samples whose label is among the top-k logits, for each k (k capped at the class count)."""
+    top = logits.topk(min(max(ks), logits.shape[1]), dim=1).indices
+    hits = top.eq(target[:, None])
+    return [int(hits[:, :min(k, logits.shape[1])].any(dim=1).sum()) for k in ks]
+
+
+def atomic_torch_save(obj, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp')
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def atomic_write_json(obj, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(json.dumps(obj, indent=2) + '\n')
+    os.replace(tmp, path)
+    return path
+
+
+class MetricsLog:
+    """One JSON object per line (append-only, so a crash keeps every finished epoch)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, record):
+        with open(self.path, 'a') as handle:
+            handle.write(json.dumps(record) + '\n')
+
+
+def make_logger(output_dir, name):
+    logger = logging.getLogger(f'classification.{name}.{id(output_dir)}')
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    fmt = logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S')
+    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(Path(output_dir) / 'log.txt')):
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+    return logger
+
+
+def count_parameters(module, exclude_prefixes=('auxiliary_head',)):
+    return sum(p.numel() for name, p in module.named_parameters()
+               if not any(name.startswith(prefix) for prefix in exclude_prefixes))
