@@ -211,7 +211,7 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
         _atomic_json(log_path, summary)
         save_genotype(entry['genotype'], genotype_path,
                       extra={'epoch': epoch, 'scale': opt['scale'], 'stable_since_epoch': summary['stable_since_epoch'],
-                             'search_options': str(opt_path)})
+                             'search_options': str(opt_path), 'supernet': dict(opt['network_g'])})
         _log_tensorboard(tb, entry, recorder.op_names)
         if opt['search'].get('plot', True):
             plots = _plot(recorder, exp_dir / 'plots')

@@ -1,0 +1,183 @@
+"""``srnas derive -g genotype.json``: the searched genotype -> files to retrain and test the child.
+
+Writes, into ``--out_dir`` (default ``<genotype folder>/derived``):
+
+* ``<name>_genotype.json``: the validated genotype (+ scale and provenance);
+* ``<name>.yml``: a BasicSR train YAML (``SRModel``, L1) for ``srnas train``;
+* ``<name>_test.yml``: a test YAML for ``srnas test`` on the trained weights.
+
+Presets: ``full`` = the DLSR/SA-DARTS retraining recipe on DIV2K sub-images
+(Adam 3e-4, wd 1e-8, betas 0.9/0.999, batch 32, HR patch 128 at x2 / 192 at
+x3 and x4, halve every 200k of 1M iterations, Set5 validation; test on
+Set5/Set14/B100/Urban100); ``demo`` = a few hundred iterations on the
+embedded demo photos (``demo_output/data``).
+"""
+import argparse
+from pathlib import Path
+
+HELP = 'turn a searched genotype into a child network: genotype file + ready train/test YAML'
+DEFAULT_WIDTH = {'dlsr': 48, 'imdn': 64}
+CHILD_TYPE = {'dlsr': 'SRNASDLSRChild', 'imdn': 'SRNASIMDNChild'}
+BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100')
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='srnas derive', description=HELP)
+    parser.add_argument('-g', '--genotype', required=True, help='genotype.json written by srnas search (or by hand)')
+    parser.add_argument('--scale', type=int, default=None, help='upscale factor (default: the one searched at)')
+    parser.add_argument('--name', default=None, help='experiment name of the child (default: <space>_child_x<s>)')
+    parser.add_argument('--out_dir', default=None, help='where to write (default: <genotype folder>/derived)')
+    parser.add_argument('--preset', choices=('full', 'demo'), default='full',
+                        help='full: paper retraining on DIV2K; demo: brief retraining on the embedded photos')
+    parser.add_argument('--num_feat', type=int, default=None,
+                        help='child width (default: 48 DLSR / 64 IMDN for full, the searched width for demo)')
+    parser.add_argument('--total_iter', type=int, default=None, help='override the preset iterations')
+    parser.add_argument('--data_root', default=None,
+                        help="datasets root (full: 'datasets', demo: 'demo_output/data')")
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from srnas.utils.cli import run_guarded
+    return run_guarded('derive', _run, args)
+
+
+def _run(args):
+    result = derive_child(args.genotype, scale=args.scale, name=args.name, out_dir=args.out_dir,
+                          preset=args.preset, num_feat=args.num_feat, total_iter=args.total_iter,
+                          data_root=args.data_root)
+    print(f"genotype:   {result['genotype_file']}")
+    print(f"train YAML: {result['train_options']}   (srnas train -opt {result['train_options']})")
+    print(f"test YAML:  {result['test_options']}   (srnas test -opt {result['test_options']})")
+    print(f"child: {result['complexity']}")
+
+
+def _read_search_genotype(path):
+    """(genotype, extras) from a search/derive genotype file; errors name the file."""
+    from srnas.nas.errors import NASConfigError
+    from srnas.nas.files import read_mapping
+    from srnas.spaces.genotypes import GenotypeError, load_genotype
+    from srnas.utils.errors import InputError
+    try:
+        genotype = load_genotype(str(path))
+        raw = read_mapping(path, what='genotype file')
+    except (GenotypeError, NASConfigError) as err:
+        raise InputError(str(err)) from None
+    extras = {k: v for k, v in raw.items() if k != 'genotype'} if 'genotype' in raw else {}
+    return genotype, extras
+
+
+def child_network_options(genotype, genotype_file, scale, num_feat=None, num_blocks=None):
+    space = genotype['space']
+    net = {'type': CHILD_TYPE[space], 'genotype': str(genotype_file), 'upscale': scale,
+           'num_feat': num_feat or DEFAULT_WIDTH[space]}
+    if space == 'imdn' and num_blocks:
+        net['num_blocks'] = num_blocks
+    return net
+
+
+def _paired(name, gt, lq, **extra):
+    opt = {'name': name, 'type': 'PairedImageDataset', 'dataroot_gt': str(gt), 'dataroot_lq': str(lq),
+           'io_backend': {'type': 'disk'}}
+    opt.update(extra)
+    return opt
+
+
+def _full_datasets(root, scale):
+    root = Path(root)
+    gt_size = 128 if scale == 2 else 192  # DLSR: HR 128 at x2; IMDN: HR 192 for every scale
+    train = _paired('DIV2K', root / 'DIV2K' / 'DIV2K_train_HR_sub', root / 'DIV2K' / 'DIV2K_train_LR_bicubic' /
+                    f'X{scale}_sub', meta_info_file=str(root / 'DIV2K' / 'meta_info_DIV2K800sub_GT.txt'),
+                    filename_tmpl='{}', gt_size=gt_size, use_hflip=True, use_rot=True, num_worker_per_gpu=6,
+                    batch_size_per_gpu=32, dataset_enlarge_ratio=1, prefetch_mode=None)
+    val = _paired('Set5', root / 'Set5' / f'GTmod{scale}', root / 'Set5' / f'LRbicx{scale}')
+    tests = {f'test_{i + 1}': _paired(s, root / s / f'GTmod{scale}', root / s / f'LRbicx{scale}')
+             for i, s in enumerate(BENCHMARKS)}
+    schedule = {'total_iter': 1_000_000, 'milestones': [200_000, 400_000, 600_000, 800_000], 'lr': 3e-4}
+    return train, val, tests, schedule, {'val_freq': 5000, 'print_freq': 100, 'save_checkpoint_freq': 5000}
+
+
+def _demo_datasets(root, scale):
+    from srnas.demo.data import split_folders
+    train_gt, train_lq = split_folders(root, 'train_sub', scale)
+    train = _paired('demo_train_sub', train_gt, train_lq, meta_info_file=str(Path(root) / 'train_sub' /
+                    'meta_info_GT.txt'), gt_size=24 * scale, use_hflip=True, use_rot=True,
+                    num_worker_per_gpu=0, batch_size_per_gpu=8)
+    val = _paired('demo_val', *split_folders(root, 'val', scale))
+    tests = {'test_1': _paired('demo_heldout', *split_folders(root, 'test', scale))}
+    schedule = {'total_iter': 300, 'milestones': [200], 'lr': 1e-3}
+    return train, val, tests, schedule, {'val_freq': 100, 'print_freq': 50, 'save_checkpoint_freq': 100}
+
+
+def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='full', num_feat=None,
+                 total_iter=None, data_root=None):
+    """Write the child's genotype file and train/test YAMLs; returns their paths and its complexity."""
+    import yaml
+
+    from srnas.spaces.genotypes import save_genotype
+    from srnas.utils.errors import InputError
+
+    genotype_path = Path(genotype_path)
+    genotype, extras = _read_search_genotype(genotype_path)
+    scale = scale or extras.get('scale')
+    if not isinstance(scale, int) or scale < 1:
+        raise InputError(f'{genotype_path}: no scale recorded; pass --scale')
+    space = genotype['space']
+    supernet = extras.get('supernet') or {}
+    num_blocks = None
+    if preset == 'demo':
+        num_feat = num_feat or supernet.get('num_feat')
+        num_blocks = supernet.get('num_blocks')
+    name = name or f'{space}_child_x{scale}' + ('_demo' if preset == 'demo' else '')
+    out_dir = Path(out_dir) if out_dir else genotype_path.parent / 'derived'
+    out_dir.mkdir(parents=True, exist_ok=True)
+    child_genotype = save_genotype(genotype, out_dir / f'{name}_genotype.json',
+                                   extra={'scale': scale, 'derived_from': str(genotype_path)})
+    network = child_network_options(genotype, child_genotype.resolve(), scale, num_feat, num_blocks)
+
+    if preset == 'demo':
+        train_set, val_set, tests, schedule, freq = _demo_datasets(Path(data_root or 'demo_output/data'), scale)
+    else:
+        train_set, val_set, tests, schedule, freq = _full_datasets(Path(data_root or 'datasets'), scale)
+    total = total_iter or schedule['total_iter']
+    metrics = {'psnr': {'type': 'calculate_psnr', 'crop_border': scale, 'test_y_channel': True},
+               'ssim': {'type': 'calculate_ssim', 'crop_border': scale, 'test_y_channel': True}}
+    train_opt = {
+        'name': name, 'model_type': 'SRModel', 'scale': scale, 'num_gpu': 'auto', 'manual_seed': 0,
+        'datasets': {'train': train_set, 'val': val_set},
+        'network_g': network,
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
+        'train': {
+            'ema_decay': 0,
+            'optim_g': {'type': 'Adam', 'lr': schedule['lr'], 'weight_decay': 1e-8, 'betas': [0.9, 0.999]},
+            'scheduler': {'type': 'MultiStepLR', 'milestones': [m for m in schedule['milestones'] if m < total] or
+                          [total], 'gamma': 0.5},
+            'total_iter': total, 'warmup_iter': -1,
+            'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'},
+        },
+        'val': {'val_freq': min(freq['val_freq'], total), 'save_img': False, 'metrics': metrics},
+        'logger': {'print_freq': min(freq['print_freq'], total), 'save_checkpoint_freq':
+                   min(freq['save_checkpoint_freq'], total), 'use_tb_logger': True},
+    }
+    test_opt = {
+        'name': f'{name}_test', 'model_type': 'SRModel', 'scale': scale, 'num_gpu': 'auto',
+        'datasets': tests, 'network_g': network,
+        'path': {'pretrain_network_g': str(Path('experiments') / name / 'models' / 'net_g_latest.pth'),
+                 'strict_load_g': True, 'param_key_g': 'params'},
+        'val': {'save_img': False, 'suffix': None, 'metrics': metrics},
+    }
+    from srnas.nas.files import atomic_write
+    paths = {}
+    for key, opt in (('train_options', train_opt), ('test_options', test_opt)):
+        path = out_dir / (f'{name}.yml' if key == 'train_options' else f'{name}_test.yml')
+        text = f'# Written by srnas derive from {genotype_path} ({preset} preset).\n' + \
+            yaml.safe_dump(opt, sort_keys=False)
+        paths[key] = atomic_write(path, lambda tmp, t=text: Path(tmp).write_text(t))
+    from srnas.evaluation.complexity import complexity_report, format_complexity
+    from srnas.basicsr_compat import register_plugins
+    register_plugins()
+    from basicsr.archs import build_network
+    child = build_network(dict(network))
+    return {'genotype_file': child_genotype, 'genotype': genotype, 'network': network,
+            'complexity': format_complexity(complexity_report(child, scale)), 'child': child, **paths}
