@@ -1,0 +1,122 @@
+"""End-to-end: searches with the shared architects on the embedded digits, then the genotype trains from scratch."""
+import json
+
+import pytest
+import torch
+
+from classification.darts import genotypes as G
+from classification.nb201.arch import arch_index, meta_archs
+from classification.search import run_search
+from classification.train import run_eval, run_train
+
+pytestmark = pytest.mark.slow
+
+TINY_DATA = {'name': 'digits', 'image_size': 8, 'batch_size': 4, 'eval_batch_size': 8, 'subset': 8}
+TINY_TRAIN = {'epochs': 2, 'max_steps_per_epoch': 1}
+TINY_DARTS = {'type': 'darts', 'channels': 4, 'layers': 3}
+TINY_NB201 = {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1}
+
+
+def search(tmp_path, name, space, architect, **extra):
+    opt = {'name': name, 'seed': 0, 'device': 'cpu', 'output_root': str(tmp_path), 'space': space,
+           'data': dict(TINY_DATA), 'train': dict(TINY_TRAIN), 'architect': architect, **extra}
+    result = run_search(opt)
+    records = [json.loads(line) for line in (result['output_dir'] / 'metrics.jsonl').read_text().splitlines()]
+    return result, records
+
+
+def alphas_of_checkpoint(result):
+    state = torch.load(result['output_dir'] / 'checkpoint.pth', weights_only=False)
+    return state['architect']['alphas']
+
+
+def train_from(tmp_path, genotype_path, space, name='retrain'):
+    opt = {'name': name, 'seed': 0, 'device': 'cpu', 'output_root': str(tmp_path), 'genotype': str(genotype_path),
+           'space': space, 'data': {**TINY_DATA, 'subset': 16}, 'train': {'epochs': 1, 'max_steps_per_epoch': 2}}
+    trained = run_train(opt)
+    # evaluating the written model again must give exactly the accuracy the training run reported
+    again = run_eval({'data': opt['data'], 'device': 'cpu'}, trained['output_dir'] / 'model_final.pth')
+    assert again['top1'] == pytest.approx(trained['test']['top1'])
+    assert again['params'] == trained['params']
+    return trained
+
+
+def test_darts_first_order_search_writes_genotype_that_trains(tmp_path):
+    result, records = search(tmp_path, 'darts1', dict(TINY_DARTS), {'type': 'first_order'})
+    assert [r['epoch'] for r in records] == [0, 1] and all(r['alpha_steps'] == 1 for r in records)
+    genotype = G.load(result['genotype_path'])
+    assert genotype == result['genotype'] and repr(genotype) == records[-1]['genotype']
+    assert all(name != 'none' for name, _ in genotype.normal + genotype.reduce)
+    trained = train_from(tmp_path, result['genotype_path'],
+                         {'type': 'darts', 'channels': 4, 'layers': 3, 'auxiliary': False})
+    assert trained['params'] > 0 and (trained['output_dir'] / 'model_final.pth').is_file()
+
+
+def test_a2m_search_on_seven_op_space_selects_best_val_loss(tmp_path):
+    result, records = search(tmp_path, 'a2m', {**TINY_DARTS, 'primitives': 'darts_no_none'},
+                             {'type': 'a2m', 'rho': 0.1, 'eps': 0.01},
+                             search={'select': 'best_val_loss', 'early_stopping_patience': 10})
+    alphas = alphas_of_checkpoint(result)
+    assert alphas['alphas_normal'].shape == (14, 7)
+    best = min(records, key=lambda r: r['valid_loss'])
+    saved = json.loads(result['genotype_path'].read_text())
+    assert saved['selected_by'] == 'best_val_loss' and saved['epoch'] == best['epoch']
+    assert repr(G.load(result['genotype_path'])) == best['genotype']
+    train_from(tmp_path, result['genotype_path'], {'type': 'darts', 'channels': 4, 'layers': 3, 'auxiliary': False})
+
+
+def test_pc_darts_search_with_warmup_and_edge_normalisation(tmp_path):
+    result, records = search(tmp_path, 'pc', {**TINY_DARTS, 'partial_k': 2, 'edge_normalization': True},
+                             {'type': 'first_order', 'warmup_epochs': 1})
+    assert [r['alpha_steps'] for r in records] == [0, 1]  # alpha frozen during the warm-up epoch
+    assert set(alphas_of_checkpoint(result)) == {'alphas_normal', 'alphas_reduce', 'betas_normal', 'betas_reduce'}
+    G.validate(G.load(result['genotype_path']))
+
+
+def _benchmark_value(index):
+    return 50.0 + (index % 997) / 100.0
+
+
+@pytest.fixture(scope='module')
+def synthetic_nb201_pth(tmp_path_factory):
+    """A NB201 .pth in the official top-level layout with one hp-200 cifar10-valid record per architecture."""
+    arch2infos = {}
+    for index, arch in enumerate(meta_archs()):
+        record = {'epochs': 200, 'eval_acc1es': {'x-valid@199': _benchmark_value(index) - 1.0,
+                                                  'ori-test@199': _benchmark_value(index)},
+                  'params': 0.1, 'flop': 1.0}
+        arch2infos[index] = {'full': {'arch_index': index, 'arch_str': arch,
+                                      'all_results': {('cifar10-valid', 777): record},
+                                      'dataset_seed': {'cifar10-valid': [777]}}}
+    path = tmp_path_factory.mktemp('bench') / 'NAS-Bench-201-v1_1-096897.pth'
+    torch.save({'meta_archs': list(meta_archs()), 'total_archs': 15625, 'arch2infos': arch2infos,
+                'evaluated_indexes': set(range(15625))}, path)
+    return path
+
+
+def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthetic_nb201_pth):
+    result, records = search(tmp_path, 'sa_nb201', dict(TINY_NB201),
+                             {'type': 'first_order', 'regularizers': [{'type': 'sa'}]},
+                             benchmark={'path': str(synthetic_nb201_pth), 'datasets': ['cifar10-valid', 'cifar100']})
+    for record in records:
+        answer = record['benchmark']['cifar10-valid']
+        assert answer['index'] == arch_index(record['genotype'])
+        assert answer['test'] == pytest.approx(_benchmark_value(answer['index']))
+        assert answer['valid'] == pytest.approx(_benchmark_value(answer['index']) - 1.0)
+        assert 'error' in record['benchmark']['cifar100']  # not in this file: reported, not fatal
+    saved = json.loads(result['genotype_path'].read_text())
+    assert saved['arch'] == result['genotype'] and saved['index'] == arch_index(saved['arch'])
+    assert saved['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
+    trained = train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
+    assert trained['params'] > 0
+
+
+def test_beta_second_order_search_on_nb201_with_partial_channels(tmp_path):
+    result, records = search(tmp_path, 'beta2', {**TINY_NB201, 'partial_k': 2},
+                             {'type': 'second_order', 'regularizers': [{'type': 'beta'}]})
+    initial = torch.load(result['output_dir'] / 'checkpoint.pth', weights_only=False)['architect']['num_steps']
+    assert initial == 2 and len(records) == 2
+    history = json.loads((result['output_dir'] / 'alpha_history.json').read_text())
+    assert [e['epoch'] for e in history['entries']] == [0, 1]
+    assert history['op_names']['alphas'] == ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
+    train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
