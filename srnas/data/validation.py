@@ -13,18 +13,18 @@ def _basicsr_file_list(folder):
     return sorted(entry.name for entry in os.scandir(folder) if entry.is_file() and not entry.name.startswith('.'))
 
 
-def _image_size(path, full_decode):
+def _image_size(path, full_decode, context):
     """(width, height) of an image, reading it fully or only its header; InputError if unreadable."""
     if full_decode:
         img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if img is None:
-            raise InputError(f'cannot read image file {path} (corrupt or not an image)')
+            raise InputError(f'{context}: cannot read image file {path} (corrupt or not an image)')
         return img.shape[1], img.shape[0]
     try:
         with Image.open(path) as img:
             return img.size
     except Exception:  # PIL raises several types for unreadable files
-        raise InputError(f'cannot read image file {path} (corrupt or not an image)') from None
+        raise InputError(f'{context}: cannot read image file {path} (corrupt or not an image)') from None
 
 
 def paired_file_names(dataset_opt):
@@ -65,8 +65,8 @@ def check_paired_folder(dataset_opt, scale, prefix, source, exact=True, gt_size=
         if not gt_path.is_file():
             raise InputError(f"{source}: option '{prefix}.meta_info_file': lists {gt_name}, "
                              f'but {gt_path} does not exist')
-        gw, gh = _image_size(gt_path, full_decode)
-        lw, lh = _image_size(lq_path, full_decode)
+        gw, gh = _image_size(gt_path, full_decode, f"{source}: option '{prefix}.dataroot_gt'")
+        lw, lh = _image_size(lq_path, full_decode, f"{source}: option '{prefix}.dataroot_lq'")
         if exact:
             fits = (gw, gh) == (lw * scale, lh * scale)
         else:
