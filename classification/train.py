@@ -133,4 +133,10 @@ def run_eval(opt, checkpoint=None):
     result = evaluate(model, loader, device)
     result['params'] = count_parameters(model)
     result['genotype'] = stored
+    bench = section(opt, 'benchmark', {'path': None, 'datasets': None, 'hp': '200'})
+    if bench['path'] and space['type'] == 'nb201':  # what the benchmark recorded for this cell
+        from classification.nb201.benchmark import open_benchmark
+        answers = open_benchmark(bench['path']).query_all(genotype, hp=bench['hp'])
+        result['benchmark'] = {d: {'valid': a['valid'], 'test': a['test'], 'index': a['index']}
+                               for d, a in answers.items()}
     return result
