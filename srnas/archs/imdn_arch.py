@@ -46,10 +46,11 @@ class ContrastChannelAttention(nn.Module):
 
     def __init__(self, num_feat, reduction=16):
         super().__init__()
+        hidden = max(num_feat // reduction, 1)  # the reference's num_feat // 16, kept >= 1 for narrow nets
         self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.squeeze = nn.Conv2d(num_feat, num_feat // reduction, 1, bias=True)
+        self.squeeze = nn.Conv2d(num_feat, hidden, 1, bias=True)
         self.relu = nn.ReLU(inplace=True)
-        self.excite = nn.Conv2d(num_feat // reduction, num_feat, 1, bias=True)
+        self.excite = nn.Conv2d(hidden, num_feat, 1, bias=True)
         self.sigmoid = nn.Sigmoid()
 
     @staticmethod

@@ -44,15 +44,31 @@ def read_state_dict(path, param_key='params'):
     return state
 
 
+def describe_mismatch(net, state):
+    """Short text: how many keys are missing/unexpected and the first shape mismatch (or '')."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
+              for k, v in own.items() if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} missing key(s) (first: {missing[0]})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected key(s) (first: {unexpected[0]})')
+    if shapes:
+        parts.append(f'{len(shapes)} shape mismatch(es) (first: {shapes[0]})')
+    return '; '.join(parts)
+
+
 def load_weights(net, path, param_key='params', strict=True):
     """Load ``path`` into ``net``; InputError naming the file when keys or shapes do not match."""
     state = read_state_dict(path, param_key)
-    try:
-        net.load_state_dict(state, strict=strict)
-    except RuntimeError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else 'mismatch'
-        detail = ' '.join(line.strip() for line in str(exc).splitlines()[1:3])
-        raise InputError(f'checkpoint {path} does not fit {type(net).__name__}: {first_line} {detail}') from None
+    problem = describe_mismatch(net, state)
+    if problem and (strict or 'shape' in problem):
+        raise InputError(f'checkpoint {path} does not fit {type(net).__name__} as configured: {problem} '
+                         '(check network_g / --arch arguments)')
+    net.load_state_dict(state, strict=strict)
     return net
 
 
