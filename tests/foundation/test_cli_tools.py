@@ -92,3 +92,30 @@ def test_score_is_basicsr_y_psnr():
         return (16. + 65.481 * img[..., 2] + 128.553 * img[..., 1] + 24.966 * img[..., 0])[2:-2, 2:-2]
     mse = np.mean((y(out) - y(gt)) ** 2)
     assert score(out, gt, 2)[0] == pytest.approx(10 * np.log10(255. ** 2 / mse), abs=1e-4)  # BasicSR converts in float32
+
+
+def test_srnas_test_handles_sets_without_gt(tmp_path):
+    from srnas.evaluation.test_runner import format_test_report, run_test
+    torch.manual_seed(0)
+    net = SRNASIMDN(2, num_feat=16, num_blocks=1)
+    save_atomic({'params': net.state_dict()}, tmp_path / 'w.pth')
+    gt, lq = random_pairs(tmp_path / 'paired', 2, sizes=((12, 10),))
+    _, lq_only = random_pairs(tmp_path / 'single', 2, sizes=((8, 9),))
+    opt = {'name': 'mixed', 'model_type': 'SRModel', 'scale': 2, 'num_gpu': 0,
+           'datasets': {
+               'test_1': {'name': 'paired', 'type': 'PairedImageDataset', 'dataroot_gt': str(gt),
+                          'dataroot_lq': str(lq), 'io_backend': {'type': 'disk'}},
+               'test_2': {'name': 'mine', 'type': 'SingleImageDataset', 'dataroot_lq': str(lq_only),
+                          'io_backend': {'type': 'disk'}}},
+           'network_g': {'type': 'SRNASIMDN', 'upscale': 2, 'num_feat': 16, 'num_blocks': 1},
+           'path': {'pretrain_network_g': str(tmp_path / 'w.pth')},
+           'val': {'save_img': True, 'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 2,
+                                                          'test_y_channel': True}}}}
+    report = run_test(write_yaml(tmp_path / 't.yml', opt), root_path=tmp_path)
+    assert list(report['metrics']) == ['paired']
+    # the metric equals an independent evaluation of the same network on the same pair
+    from srnas.evaluation.benchmarks import evaluate_model
+    expected = evaluate_model(net, {'paired': (gt, lq)}, 2)['paired']['psnr']
+    assert report['metrics']['paired']['psnr'] == pytest.approx(expected, abs=1e-6)
+    assert (tmp_path / 'results' / 'mixed' / 'visualization' / 'mine' / 'img0_mixed.png').is_file()
+    assert '| paired |' in format_test_report(report)
