@@ -15,7 +15,6 @@ Kinds:
   second_order       Architect(type=second_order).step, SGD(0.025, momentum 0.9, wd 3e-4)
 """
 import argparse
-import json
 import os
 import statistics
 import sys

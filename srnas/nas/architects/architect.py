@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 import torch
 
-from srnas.nas.architects.a2m import A2M_CENTERS, a2m_direction_and_loss, check_a2m_options
+from srnas.nas.architects.a2m import a2m_direction_and_loss, check_a2m_options
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt
 from srnas.nas.architects.second_order import unrolled_arch_gradient
 from srnas.nas.errors import NASConfigError
