@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
-SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot'}
+SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range'}
 CHECKPOINT_GLOB = 'epoch_*.pth'
 
 
@@ -67,6 +67,12 @@ def load_search_options(opt_path, overrides=None):
     ipe = search['iters_per_epoch']
     if isinstance(ipe, bool) or not isinstance(ipe, int) or ipe < 1:
         raise InputError(f"{opt_path}: option 'search.iters_per_epoch': must be a positive integer, got {ipe!r}")
+    for key in ('train_image_range', 'arch_image_range'):
+        value = search.get(key)
+        if value is not None and not (isinstance(value, list) and len(value) == 2 and
+                                      all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                                      and value[0] <= value[1]):
+            raise InputError(f"{opt_path}: option 'search.{key}': must be [first, last] image numbers, got {value!r}")
     if 'train_arch' not in opt['datasets']:
         raise InputError(f"{opt_path}: option 'datasets.train_arch': missing (the architecture split)")
     if 'architect' not in opt:
@@ -110,12 +116,31 @@ def _epoch_loader(dataset, dataset_opt, num_batches, seed):
                       generator=torch.Generator().manual_seed(seed))
 
 
-def _build_dataset(opt, phase):
+def _image_number(path):
+    digits = ''
+    for char in Path(path).name:
+        if not char.isdigit():
+            break
+        digits += char
+    return int(digits) if digits else None
+
+
+def _build_dataset(opt, phase, image_range=None):
+    """BasicSR dataset of ``datasets.<phase>``; ``image_range [a, b]`` keeps files numbered a..b (DIV2K style)."""
     from basicsr.data import build_dataset
+    from srnas.utils.errors import InputError
     dataset_opt = dict(opt['datasets'][phase])
     dataset_opt['phase'] = 'train'
     dataset_opt['scale'] = opt['scale']
-    return build_dataset(dataset_opt), dataset_opt
+    dataset = build_dataset(dataset_opt)
+    if image_range is not None:
+        first, last = image_range
+        dataset.paths = [p for p in dataset.paths if (n := _image_number(p['gt_path'])) is not None
+                         and first <= n <= last]
+        if not dataset.paths:
+            raise InputError(f"datasets.{phase}: no image numbered {first}..{last} "
+                             f"(search.*_image_range) in {dataset_opt.get('dataroot_gt')}")
+    return dataset, dataset_opt
 
 
 def _atomic_json(path, payload):
@@ -167,8 +192,8 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
         model = SRNASSearchModel(opt)
     except (NASConfigError, GenotypeError) as err:
         raise InputError(f'{opt_path}: {err}') from None
-    train_set, train_opt = _build_dataset(opt, 'train')
-    arch_set, arch_opt = _build_dataset(opt, 'train_arch')
+    train_set, train_opt = _build_dataset(opt, 'train', opt['search'].get('train_image_range'))
+    arch_set, arch_opt = _build_dataset(opt, 'train_arch', opt['search'].get('arch_image_range'))
     iters_per_epoch = opt['search']['iters_per_epoch']
     total_iter = opt['train']['total_iter']
     epochs = math.ceil(total_iter / iters_per_epoch)
