@@ -87,11 +87,17 @@ def test_a2m_architect_puts_regularisers_in_every_evaluation():
         assert float(total_regularization(regs, model, 3)) == pytest.approx(float(penalty(model.arch_parameters())))
 
 
-def test_second_order_matches_exact_unrolled_hypergradient():
+@pytest.mark.parametrize('optimizer', ['sgd_momentum', 'adam'])
+def test_second_order_matches_exact_unrolled_hypergradient(optimizer):
     model, val_batch = SmoothSupernet(), make_batch(seed=1)
     train_batch = make_batch(seed=2)
-    xi, momentum, wd = 0.2, 0.9, 3e-4
-    weight_opt = torch.optim.SGD(model.weights(), lr=xi, momentum=momentum, weight_decay=wd)
+    xi, wd = 0.2, 3e-4
+    if optimizer == 'adam':  # unrolled as a plain SGD step with Adam's lr and weight decay
+        momentum = 0.0
+        weight_opt = torch.optim.Adam(model.weights(), lr=xi, weight_decay=wd)
+    else:
+        momentum = 0.9
+        weight_opt = torch.optim.SGD(model.weights(), lr=xi, momentum=momentum, weight_decay=wd)
     mse_loss_fn(model, train_batch).backward()  # one weight step so momentum buffers exist
     weight_opt.step()
     weight_opt.zero_grad(set_to_none=True)
@@ -115,7 +121,7 @@ def test_second_order_matches_exact_unrolled_hypergradient():
         return ((functional_call(model, params, (batch[0],)) - batch[1]) ** 2).mean()
 
     grads_w = torch.autograd.grad(loss_at(weights, alphas, train_batch), weights, create_graph=True)
-    w_prime = [w - xi * (momentum * weight_opt.state[p]['momentum_buffer'] + g + wd * w)
+    w_prime = [w - xi * (momentum * weight_opt.state[p].get('momentum_buffer', 0.0) + g + wd * w)
                for w, g, (_, p) in zip(weights, grads_w, weight_items)]
     val = loss_at(w_prime, alphas, val_batch) + 0.3 * sa_loss(alphas[0], 0.5, 1.0)
     want = torch.autograd.grad(val, alphas)
