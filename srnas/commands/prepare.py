@@ -39,14 +39,10 @@ def build_parser():
 
 
 def _benchmark(args):
-    folders = prepare_benchmark_cmd(args)
+    from srnas.data.prepare import prepare_benchmark
+    folders = prepare_benchmark(args.input, args.output, args.scales, args.mod)
     for scale, (gt_dir, lq_dir) in folders.items():
         print(f'x{scale}: {gt_dir}  {lq_dir}')
-
-
-def prepare_benchmark_cmd(args):
-    from srnas.data.prepare import prepare_benchmark
-    return prepare_benchmark(args.input, args.output, args.scales, args.mod)
 
 
 def _div2k(args):

@@ -14,6 +14,8 @@ def build_parser():
     parser.add_argument('--debug', action='store_true', help="BasicSR debug mode (name prefixed 'debug_')")
     parser.add_argument('--force_yml', nargs='+', default=None, metavar='KEY=VALUE',
                         help='override existing options, e.g. train:total_iter=1000 val:val_freq=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help="distributed launcher (use torchrun with 'pytorch'; needs GPUs in BasicSR 1.4.2)")
     parser.add_argument('--root', default=None,
                         help='folder that receives experiments/ and tb_logger/ (default: the working directory)')
     return parser
@@ -23,4 +25,4 @@ def main(argv):
     args = build_parser().parse_args(argv)
     from srnas.utils.pipelines import run_train
     return run_guarded('train', run_train, args.opt, root_path=args.root, auto_resume=args.auto_resume,
-                       debug=args.debug, overrides=args.force_yml)
+                       debug=args.debug, overrides=args.force_yml, launcher=args.launcher)

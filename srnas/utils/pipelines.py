@@ -46,7 +46,8 @@ def cpu_safe_resume():
         basicsr.train.load_resume_state = original
 
 
-def run_train(opt_path, root_path=None, auto_resume=False, debug=False, overrides=None, validate=True):
+def run_train(opt_path, root_path=None, auto_resume=False, debug=False, overrides=None, validate=True,
+              launcher='none'):
     """Validate ``opt_path`` then run ``basicsr.train.train_pipeline`` with outputs under ``root_path``.
 
     ``root_path`` (default: the working directory) receives ``experiments/``, ``tb_logger/``.
@@ -57,6 +58,6 @@ def run_train(opt_path, root_path=None, auto_resume=False, debug=False, override
         load_options(opt_path, is_train=True, overrides=overrides)
     root_path = os.path.abspath(root_path or os.getcwd())
     import basicsr.train
-    with patched_argv(basicsr_argv(opt_path, auto_resume, debug, overrides)), cpu_safe_resume():
+    with patched_argv(basicsr_argv(opt_path, auto_resume, debug, overrides, launcher)), cpu_safe_resume():
         basicsr.train.train_pipeline(root_path)
     return root_path
