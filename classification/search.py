@@ -7,13 +7,13 @@ genotype, softmax(alpha), and (NB201 with ``benchmark.path``) the benchmark
 accuracies of the genotype. Output folder: ``log.txt``, ``metrics.jsonl``,
 ``genotype.json`` (the final choice), ``checkpoint.pth`` (resumable).
 """
-import itertools
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from classification.data.errors import DataError
 from classification.data.loaders import data_config, search_loaders
 from classification.models import build_search_model, forward_logits, save_genotype, search_space_config
 from classification.nb201.benchmark import DATASETS as BENCH_DATASETS
@@ -115,11 +115,12 @@ def run_search(opt, resume=None):
              f"({len(train_loader.dataset)} train / {len(alpha_loader.dataset)} alpha images), "
              f"architect {architect.kind}, device {device}")
     genotypes = {}
+    genotype = model.genotype()
     for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.time()
         seen, loss_sum, correct, alpha_steps = 0, 0.0, 0, 0
-        alpha_iter = itertools.cycle(alpha_loader)
+        alpha_iter = _endless(alpha_loader)
         for step, train_batch in enumerate(train_loader):
             if train_cfg['max_steps_per_epoch'] is not None and step >= train_cfg['max_steps_per_epoch']:
                 break
@@ -186,6 +187,17 @@ def _plot_alphas(recorder, out_dir, log):
             recorder.plot(out_dir / f'alpha_{name}_edge0.png', name, row=0)
         except Exception as err:  # a plot must never lose a finished search
             log.info(f'could not plot {name}: {err}')
+
+
+def _endless(loader):
+    """Batches of ``loader`` forever, re-shuffled and re-augmented on every pass (unlike itertools.cycle)."""
+    while True:
+        yielded = False
+        for batch in loader:
+            yielded = True
+            yield batch
+        if not yielded:
+            raise DataError('the alpha data loader is empty (data.subset or the split leaves no images)')
 
 
 def _weight_step(model, w_opt, batch, device, grad_clip):
