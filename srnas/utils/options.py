@@ -269,10 +269,16 @@ def _check_train_section(opt, check, model_cls, loss_registry):
     if 'total_iter' not in train:
         check.fail('train.total_iter', 'missing')
     optim = train.get('optim_g')
-    if isinstance(optim, dict) and model_cls.get_optimizer is BaseModel.get_optimizer \
-            and optim.get('type') != 'Adam':
-        check.fail('train.optim_g.type', f"unknown type {optim.get('type')!r}: BasicSR 1.4.2 models support "
-                                         "only 'Adam'")
+    if isinstance(optim, dict):
+        if model_cls.get_optimizer is BaseModel.get_optimizer and optim.get('type') != 'Adam':
+            check.fail('train.optim_g.type', f"unknown type {optim.get('type')!r}: BasicSR 1.4.2 models support "
+                                             "only 'Adam' (model_type SRNASModel accepts any torch.optim optimizer)")
+        known = getattr(model_cls, 'optimizer_names', None)
+        if known is not None and optim.get('type') not in known():
+            check.fail('train.optim_g.type', f"unknown type {optim.get('type')!r} (known: {', '.join(known())})")
+    clip = train.get('grad_clip')
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or clip <= 0):
+        check.fail('train.grad_clip', f'must be a positive number, got {clip!r}')
     scheduler = train.get('scheduler')
     if isinstance(scheduler, dict) and scheduler.get('type') not in SCHEDULERS:
         check.fail('train.scheduler.type', f"unknown type {scheduler.get('type')!r} "
