@@ -6,9 +6,9 @@ raises one :class:`~srnas.utils.errors.InputError` whose message names the file 
 option at fault: unknown keys, unknown ``type`` names, wrongly typed values, missing
 data folders, unreadable images and LR/GT pairs whose sizes do not fit ``scale``.
 
-Model types can widen the accepted keys with a class attribute
-``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level), e.g. a NAS
-model that reads ``train: {arch_optim: ...}`` or a top-level ``search:`` block.
+Model types widen the accepted keys with a class attribute
+``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level), e.g. the NAS
+search model's top-level ``search:`` and ``architect:`` blocks and ``train: {grad_clip}``.
 """
 import inspect
 from collections import OrderedDict
@@ -21,9 +21,7 @@ from srnas.utils.errors import InputError
 TOP_LEVEL_KEYS = {
     'name', 'model_type', 'scale', 'num_gpu', 'manual_seed', 'find_unused_parameters', 'datasets', 'path',
     'train', 'val', 'logger', 'dist_params', 'is_train', 'dist', 'rank', 'world_size', 'auto_resume',
-    'root_path', 'tile',
-    # NAS sections read by srnas' search models (validated there).
-    'search', 'architect', 'genotype',
+    'root_path',
 }
 TRAIN_KEYS = {
     'ema_decay', 'optim_g', 'optim_d', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt', 'perceptual_opt',
