@@ -10,11 +10,11 @@ class OptionError(ValueError):
 
 
 TOP_LEVEL = {
-    'search': ('name', 'seed', 'device', 'output_root', 'space', 'data', 'train', 'architect', 'search',
+    'search': ('name', 'seed', 'device', 'threads', 'output_root', 'space', 'data', 'train', 'architect', 'search',
                'benchmark', 'log_every'),
-    'train': ('name', 'seed', 'device', 'output_root', 'space', 'data', 'train', 'genotype', 'benchmark',
+    'train': ('name', 'seed', 'device', 'threads', 'output_root', 'space', 'data', 'train', 'genotype', 'benchmark',
               'log_every'),
-    'eval': ('name', 'seed', 'device', 'output_root', 'space', 'data', 'train', 'genotype', 'benchmark',
+    'eval': ('name', 'seed', 'device', 'threads', 'output_root', 'space', 'data', 'train', 'genotype', 'benchmark',
              'log_every', 'checkpoint'),
 }
 

@@ -19,7 +19,7 @@ from classification.models import build_search_model, forward_logits, save_genot
 from classification.nb201.benchmark import DATASETS as BENCH_DATASETS
 from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
-from classification.utils import (MetricsLog, atomic_torch_save, make_logger, pick_device, set_seed,
+from classification.utils import (MetricsLog, atomic_torch_save, make_logger, pick_device, set_seed, set_threads,
                                   topk_correct)
 from srnas.nas.architects import build_architect
 from srnas.nas.recorder import AlphaRecorder
@@ -74,6 +74,7 @@ def run_search(opt, resume=None):
         raise OptionError(f"search.order must be 'alpha_first' or 'weights_first', got {search_cfg['order']!r}")
     seed = int(opt.get('seed', 0))
     set_seed(seed)
+    set_threads(opt.get('threads'))
     device = pick_device(opt.get('device', 'auto'))
     out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from classification.models import build_eval_model, eval_space_config, forward_l
 from classification.options import OptionError, section
 from classification.search import evaluate
 from classification.utils import (MetricsLog, atomic_torch_save, atomic_write_json, count_parameters, make_logger,
-                                  pick_device, set_seed, topk_correct)
+                                  pick_device, set_seed, set_threads, topk_correct)
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
@@ -40,6 +40,7 @@ def run_train(opt, resume=None):
     genotype = resolve_genotype(space['type'], opt.get('genotype'))
     seed = int(opt.get('seed', 0))
     set_seed(seed)
+    set_threads(opt.get('threads'))
     device = pick_device(opt.get('device', 'auto'))
     out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,6 +123,7 @@ def run_eval(opt, checkpoint=None):
     stored = state['genotype']
     genotype = resolve_genotype(space['type'], stored['genotype'] if space['type'] == 'darts' else stored['arch'])
     data_cfg = data_config(opt.get('data'))
+    set_threads(opt.get('threads'))
     device = pick_device(opt.get('device', 'auto'))
     loader, n_classes = test_loader(data_cfg)
     if n_classes != state['num_classes']:

@@ -9,11 +9,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from classification.options import OptionError
+
 
 def set_seed(seed):
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
+
+
+def set_threads(threads):
+    """``threads``: null keeps torch's default; on a busy CPU 1 thread is often fastest (no OpenMP contention)."""
+    if threads is None:
+        return
+    if not isinstance(threads, int) or threads < 1:
+        raise OptionError(f'threads must be null or an int >= 1, got {threads!r}')
+    torch.set_num_threads(threads)
 
 
 def pick_device(name):
