@@ -77,3 +77,13 @@ def check_paired_folder(dataset_opt, scale, prefix, source, exact=True, gt_size=
         if gt_size is not None and min(gw, gh) < gt_size:
             raise InputError(f"{source}: option '{prefix}.gt_size': {gt_size} is larger than GT {gt_path} "
                              f'({gw}x{gh})')
+
+
+def check_single_folder(dataset_opt, prefix, source):
+    """Raise InputError if an LQ-only folder (SingleImageDataset) is empty or holds an unreadable file."""
+    lq_root = Path(dataset_opt['dataroot_lq']).expanduser()
+    names = _basicsr_file_list(lq_root)
+    if not names:
+        raise InputError(f"{source}: option '{prefix}.dataroot_lq': no images in {lq_root}")
+    for name in names:
+        _image_size(lq_root / name, len(names) <= 500, f"{source}: option '{prefix}.dataroot_lq'")

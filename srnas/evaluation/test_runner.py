@@ -23,7 +23,11 @@ def _convert_official_weights(opt):
     weights = opt['path'].get('pretrain_network_g')
     if not weights:
         return
-    raw = torch.load(weights, map_location='cpu')
+    from srnas.utils.errors import InputError
+    try:
+        raw = torch.load(weights, map_location='cpu')
+    except Exception as exc:
+        raise InputError(f"path.pretrain_network_g: cannot load {weights}: {exc}") from None
     if isinstance(raw, dict) and is_official_imdn_state_dict(raw):
         converted = osp.join(opt['path']['results_root'], 'converted_' + osp.basename(weights))
         save_atomic({'params': read_state_dict(weights)}, converted)

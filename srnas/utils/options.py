@@ -337,3 +337,7 @@ def _check_dataset(opt, phase, dataset_opt, check, registry, is_train, check_dat
         check_paired_folder(dataset_opt, opt.get('scale', 1), prefix, str(check.path),
                             exact=phase_kind == 'train', gt_size=dataset_opt.get('gt_size')
                             if phase_kind == 'train' else None)
+    if check_data and dataset_type == 'SingleImageDataset' and not dataset_opt.get('meta_info_file') and \
+            (dataset_opt.get('io_backend') or {}).get('type', 'disk') == 'disk':
+        from srnas.data.validation import check_single_folder
+        check_single_folder(dataset_opt, prefix, str(check.path))

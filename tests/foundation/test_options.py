@@ -107,3 +107,15 @@ def test_cli_prints_one_line_and_exits_2(good, capsys, command):
     err = capsys.readouterr().err.strip()
     assert err.count('\n') == 0 and 'Traceback' not in err
     assert err.startswith(f'srnas {command}: error: {path}') and 'NoSuchNet' in err
+
+
+def test_unreadable_image_in_a_gt_less_test_set(tmp_path):
+    _, lq = random_pairs(tmp_path / 'single', 2, sizes=((8, 8),))
+    (lq / 'notes.txt').write_text('not an image')
+    opt = {'name': 't', 'model_type': 'SRModel', 'scale': 2, 'num_gpu': 0,
+           'datasets': {'test_1': {'name': 'mine', 'type': 'SingleImageDataset', 'dataroot_lq': str(lq),
+                                   'io_backend': {'type': 'disk'}}},
+           'network_g': {'type': 'SRNASIMDN', 'upscale': 2}, 'path': {}, 'val': {'save_img': True}}
+    path = write_yaml(tmp_path / 't.yml', opt)
+    with pytest.raises(InputError, match=r"datasets\.test_1\.dataroot_lq.*notes\.txt"):
+        load_options(path, is_train=False)
