@@ -119,3 +119,17 @@ def test_srnas_test_handles_sets_without_gt(tmp_path):
     assert report['metrics']['paired']['psnr'] == pytest.approx(expected, abs=1e-6)
     assert (tmp_path / 'results' / 'mixed' / 'visualization' / 'mine' / 'img0_mixed.png').is_file()
     assert '| paired |' in format_test_report(report)
+
+
+def test_div2k_layout_uses_the_given_lr_images(tmp_path):
+    rng = np.random.default_rng(3)
+    root = tmp_path / 'DIV2K'
+    (root / 'DIV2K_train_HR').mkdir(parents=True)
+    (root / 'DIV2K_train_LR_bicubic' / 'X2').mkdir(parents=True)
+    cv2.imwrite(str(root / 'DIV2K_train_HR' / '0001.png'), rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    lr = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)  # deliberately not a resize of the HR
+    cv2.imwrite(str(root / 'DIV2K_train_LR_bicubic' / 'X2' / '0001x2.png'), lr)
+    assert srnas_main(['prepare', 'div2k', '-i', str(root), '-o', str(tmp_path / 'out'), '--scales', '2',
+                       '--crop', '32', '--step', '32']) == 0
+    sub = cv2.imread(str(tmp_path / 'out' / 'DIV2K_train_LR_bicubic' / 'X2_sub' / '0001_s005.png'))
+    np.testing.assert_array_equal(sub, lr[16:32, 16:32])  # 2nd row, 2nd column of a 2x3 grid
