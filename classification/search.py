@@ -169,7 +169,8 @@ def run_search(opt, resume=None):
         extra['benchmark'] = _query_benchmark(benchmark, final, bench_cfg, log)
     path = save_genotype(space['type'], final, out_dir / 'genotype.json', **extra)
     _plot_alphas(recorder, out_dir, log)
-    log.info(f'genotype (epoch {chosen_epoch}, by {search_cfg["select"]}) written to {path}: {_genotype_text(final)}')
+    shown = 'none' if chosen_epoch is None else f'{chosen_epoch + 1}/{epochs}'
+    log.info(f'genotype (epoch {shown}, by {search_cfg["select"]}) written to {path}: {_genotype_text(final)}')
     return {'genotype': final, 'genotype_path': path, 'output_dir': out_dir, 'recorder': recorder}
 
 

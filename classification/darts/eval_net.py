@@ -57,6 +57,9 @@ class AuxiliaryHeadCIFAR(nn.Module):
         self.classifier = nn.Linear(768, num_classes)
 
     def forward(self, x):
+        if min(x.shape[-2:]) < 5:
+            raise ValueError(f'the CIFAR auxiliary head needs feature maps of at least 5x5 after the second '
+                             f'reduction (inputs >= 20x20), got {tuple(x.shape[-2:])}; set space.auxiliary: false')
         x = self.features(x)
         return self.classifier(x.flatten(1))
 
