@@ -108,7 +108,11 @@ def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthe
     assert saved['arch'] == result['genotype'] and saved['index'] == arch_index(saved['arch'])
     assert saved['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
     trained = train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
-    assert trained['params'] > 0
+    # eval also reports what the benchmark recorded for the trained cell
+    evaluated = run_eval({'data': {**TINY_DATA, 'subset': 16}, 'device': 'cpu',
+                          'benchmark': {'path': str(synthetic_nb201_pth)}},
+                         trained['output_dir'] / 'model_final.pth')
+    assert evaluated['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
 
 
 def test_beta_second_order_search_on_nb201_with_partial_channels(tmp_path):
