@@ -15,6 +15,7 @@ COMMANDS = {
     'train': 'train a genotype from scratch and report test accuracy -> model_final.pth',
     'eval': 'test accuracy of a model_final.pth (and NB201 benchmark values of its cell)',
     'query': 'NAS-Bench-201 / NATS benchmark accuracies of an architecture string or index',
+    'landscape': 'NB201 radius-r neighbourhood accuracies, or shortest paths and barriers to --to (A2M 4.1)',
 }
 USER_ERRORS = (OptionError, DataError, GenotypeError, ArchStringError, BenchmarkError, NASConfigError)
 
@@ -36,7 +37,43 @@ def _parser():
     q.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
     q.add_argument('--arch', required=True, help='architecture string or index')
     q.add_argument('--hp', default='200', choices=['12', '200'])
+    land = sub.add_parser('landscape', help=COMMANDS['landscape'], description=COMMANDS['landscape'])
+    land.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
+    land.add_argument('--arch', required=True, help='reference architecture string or index')
+    land.add_argument('--radius', type=int, default=1, help='neighbourhood radius (edges changed)')
+    land.add_argument('--to', default=None, help='second architecture: report shortest paths and barriers')
+    land.add_argument('--max-paths', type=int, default=24)
+    land.add_argument('--dataset', default='cifar10', help='cifar10-valid | cifar10 | cifar100 | ImageNet16-120')
+    land.add_argument('--hp', default='200', choices=['12', '200'])
     return parser
+
+
+def _landscape(args):
+    from classification.nb201 import landscape as L
+    from classification.nb201.arch import arch_of_index, canonical
+    from classification.nb201.benchmark import open_benchmark
+    bench = open_benchmark(args.benchmark)
+
+    def as_arch(text):
+        return arch_of_index(int(text)) if text.isdigit() else canonical(text)
+
+    arch = as_arch(args.arch)
+    if args.to is None:
+        values = L.neighbourhood_accuracies(bench, arch, args.radius, args.dataset, args.hp)
+        acc = sorted(values.values())
+        summary = {'arch': arch, 'radius': args.radius, 'neighbours': L.neighbourhood_size(args.radius),
+                   'with_records': len(values), 'reference': bench.query(arch, args.dataset, args.hp)['test']}
+        if acc:
+            summary.update({'min': acc[0], 'median': acc[len(acc) // 2], 'max': acc[-1]})
+        summary['accuracies'] = values
+        return summary
+    other = as_arch(args.to)
+    paths = []
+    for path in L.shortest_paths(arch, other, limit=args.max_paths):
+        profile = L.path_profile(bench, path, args.dataset, args.hp)
+        paths.append({'path': path, 'test': profile, 'barrier': L.accuracy_barrier(profile)})
+    return {'from': arch, 'to': other, 'distance': L.hamming(arch, other),
+            'min_barrier': min(p['barrier'] for p in paths), 'paths': paths}
 
 
 def main(argv=None):
@@ -50,6 +87,9 @@ def main(argv=None):
             if not answers:  # ask once more to surface why (missing record, bad string, ...)
                 bench.query(arch, 'cifar10-valid', hp=args.hp)
             print(json.dumps(answers, indent=2))
+            return 0
+        if args.command == 'landscape':
+            print(json.dumps(_landscape(args), indent=2))
             return 0
         opt = load_options(args.opt, args.command, args.set)
         if args.command == 'search':
