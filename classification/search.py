@@ -19,8 +19,8 @@ from classification.models import build_search_model, forward_logits, save_genot
 from classification.nb201.benchmark import DATASETS as BENCH_DATASETS
 from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
-from classification.utils import (MetricsLog, atomic_torch_save, make_logger, pick_device, set_seed, set_threads,
-                                  topk_correct)
+from classification.utils import (MetricsLog, atomic_torch_save, make_logger, pick_device, reseed_loader, rng_state,
+                                  set_rng_state, set_seed, set_threads, topk_correct)
 from srnas.nas.architects import build_architect
 from srnas.nas.recorder import AlphaRecorder
 
@@ -109,6 +109,7 @@ def run_search(opt, resume=None):
         architect.load_state_dict(state['architect'])
         recorder.entries = state['alpha_record']
         start_epoch = state['epoch'] + 1
+        set_rng_state(state['rng'])
         log.info(f'resumed from {resume} at epoch {start_epoch}')
 
     n_weights = sum(p.numel() for p in model.weights())
@@ -118,6 +119,8 @@ def run_search(opt, resume=None):
     genotypes = {}
     genotype = model.genotype()
     for epoch in range(start_epoch, epochs):
+        reseed_loader(train_loader, seed, epoch, stream=0)
+        reseed_loader(alpha_loader, seed, epoch, stream=1)
         model.train()
         t0 = time.time()
         seen, loss_sum, correct, alpha_steps = 0, 0.0, 0, 0
@@ -153,6 +156,7 @@ def run_search(opt, resume=None):
         atomic_torch_save({'model': model.state_dict(), 'weight_optimizer': w_opt.state_dict(),
                            'scheduler': scheduler.state_dict(), 'architect': architect.state_dict(),
                            'epoch': epoch, 'alpha_record': recorder.entries, 'genotype': genotype,
+                           'rng': rng_state(),
                            'options': opt}, ckpt_path)
         patience = search_cfg['early_stopping_patience']
         if patience is not None and recorder.should_stop(patience):

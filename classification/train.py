@@ -18,7 +18,8 @@ from classification.models import build_eval_model, eval_space_config, forward_l
 from classification.options import OptionError, section
 from classification.search import evaluate
 from classification.utils import (MetricsLog, atomic_torch_save, atomic_write_json, count_parameters, make_logger,
-                                  pick_device, set_seed, set_threads, topk_correct)
+                                  pick_device, reseed_loader, rng_state, set_rng_state, set_seed, set_threads,
+                                  topk_correct)
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
@@ -60,6 +61,7 @@ def run_train(opt, resume=None):
         optimizer.load_state_dict(state['optimizer'])
         scheduler.load_state_dict(state['scheduler'])
         start_epoch = state['epoch'] + 1
+        set_rng_state(state['rng'])
         log.info(f'resumed from {resume} at epoch {start_epoch}')
     n_params = count_parameters(model)
     log.info(f"train {opt['name']}: {space['type']} genotype {genotype}, {n_params:,} params "
@@ -68,6 +70,7 @@ def run_train(opt, resume=None):
     drop_path = space.get('drop_path_prob', 0.0)
     test = None
     for epoch in range(start_epoch, epochs):
+        reseed_loader(train_loader, seed, epoch)
         if hasattr(model, 'drop_path_prob'):
             model.drop_path_prob = drop_path * epoch / epochs
         model.train()
@@ -99,7 +102,7 @@ def run_train(opt, resume=None):
                  f"test loss {test['loss']:.4f} top1 {test['top1']:.2f} top5 {test['top5']:.2f} | "
                  f"{record['seconds']:.1f}s")
         atomic_torch_save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(),
-                           'scheduler': scheduler.state_dict(), 'epoch': epoch, 'options': opt},
+                           'scheduler': scheduler.state_dict(), 'epoch': epoch, 'rng': rng_state(), 'options': opt},
                           out_dir / 'checkpoint.pth')
     final = {'model': model.state_dict(), 'space': space, 'genotype': genotype_to_json(space['type'], genotype),
              'num_classes': n_classes, 'data': data_cfg['name'], 'params': n_params}

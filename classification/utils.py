@@ -18,6 +18,27 @@ def set_seed(seed):
     torch.manual_seed(seed)
 
 
+def rng_state():
+    """Every random generator a run draws from (for exact resume)."""
+    state = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def reseed_loader(loader, seed, epoch, stream=0):
+    """Shuffle order as a function of (seed, epoch) only, so a resumed run sees the same batches."""
+    loader.generator.manual_seed(seed * 1_000_003 + stream * 100_003 + epoch)
+
+
 def set_threads(threads):
     """``threads``: null keeps torch's default; on a busy CPU 1 thread is often fastest (no OpenMP contention)."""
     if threads is None:

@@ -124,3 +124,40 @@ def test_beta_second_order_search_on_nb201_with_partial_channels(tmp_path):
     assert [e['epoch'] for e in history['entries']] == [0, 1]
     assert history['op_names']['alphas'] == ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
     train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_search_resumes_exactly(tmp_path, monkeypatch):
+    import classification.search as search_module
+    space = {**TINY_NB201}
+    architect = {'type': 'first_order'}
+    data = {**TINY_DATA, 'subset': 16}
+    train = {'epochs': 2, 'max_steps_per_epoch': 3}
+    base = {'seed': 3, 'device': 'cpu', 'space': space, 'architect': architect, 'data': data, 'train': train}
+    full = run_search({**base, 'name': 'full', 'output_root': str(tmp_path)})
+
+    real_evaluate, calls = search_module.evaluate, []
+
+    def evaluate_then_crash(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # during epoch 1, after epoch 0's checkpoint was written
+            raise Interrupted()
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, 'evaluate', evaluate_then_crash)
+    with pytest.raises(Interrupted):
+        run_search({**base, 'name': 'cut', 'output_root': str(tmp_path)})
+    monkeypatch.setattr(search_module, 'evaluate', real_evaluate)
+    checkpoint = tmp_path / 'cut' / 'checkpoint.pth'
+    assert torch.load(checkpoint, weights_only=False)['epoch'] == 0
+    resumed = run_search({**base, 'name': 'cut', 'output_root': str(tmp_path)}, resume=checkpoint)
+
+    a, b = alphas_of_checkpoint(full), alphas_of_checkpoint(resumed)
+    assert torch.equal(a['alphas'], b['alphas'])
+    assert resumed['genotype'] == full['genotype']
+    lines = [json.loads(x) for x in (tmp_path / 'cut' / 'metrics.jsonl').read_text().splitlines()]
+    reference = [json.loads(x) for x in (tmp_path / 'full' / 'metrics.jsonl').read_text().splitlines()]
+    assert [r['valid_loss'] for r in lines] == [r['valid_loss'] for r in reference]
