@@ -62,3 +62,13 @@ def write_options(opt, path):
 
 TINY_IMDN = {'type': 'SRNASIMDNSupernet', 'upscale': 2, 'num_feat': 16, 'num_blocks': 1, 'partial_k': 4}
 TINY_DLSR = {'type': 'SRNASDLSRSupernet', 'upscale': 2, 'num_feat': 8, 'partial_k': 2}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One CPU thread per test: on the shared 2-core machine competing OpenMP threads slow runs many-fold."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
