@@ -19,16 +19,18 @@ ARCHITECT = {'type': 'first_order', 'optimizer': {'type': 'adam', 'lr': 0.01, 'b
 @pytest.mark.slow
 def test_search_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(tmp_path, tiny_sr_data):
     from srnas.commands.search import run_search
-    opt = search_options(tiny_sr_data, 'resume', TINY_IMDN, ARCHITECT, total_iter=5, iters_per_epoch=1)
+    opt = search_options(tiny_sr_data, 'resume', TINY_IMDN, ARCHITECT, total_iter=8, iters_per_epoch=1)
     path = write_options(opt, tmp_path / 'resume.yml')
 
     reference = run_search(path, root=tmp_path / 'uninterrupted', progress=False)
 
     killed_root = tmp_path / 'killed'
     checkpoints = killed_root / 'experiments' / 'resume' / 'checkpoints'
+    # Bit-identical floats need the same thread count as this process (the conftest fixture: 1 thread).
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()), MKL_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, '-m', 'srnas', 'search', '-opt', str(path), '--root', str(killed_root),
                              '--quiet'], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     deadline = time.time() + 600
     while not (checkpoints / 'epoch_00001.pth').exists():
         assert proc.poll() is None, 'search ended before it could be killed'
@@ -36,13 +38,13 @@ def test_search_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(tm
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the process group we started
     proc.wait()
-    assert not (checkpoints / 'epoch_00004.pth').exists(), 'the search finished before the kill'
+    assert not (checkpoints / 'epoch_00007.pth').exists(), 'the search finished before the kill'
 
     resumed = run_search(path, auto_resume=True, root=killed_root, progress=False)
     assert resumed['genotype'] == reference['genotype']
     assert [e['softmax'] for e in resumed['history']] == [e['softmax'] for e in reference['history']]
-    final = torch.load(checkpoints / 'epoch_00004.pth', weights_only=False)['model']
-    expected = torch.load(tmp_path / 'uninterrupted' / 'experiments' / 'resume' / 'checkpoints' / 'epoch_00004.pth',
+    final = torch.load(checkpoints / 'epoch_00007.pth', weights_only=False)['model']
+    expected = torch.load(tmp_path / 'uninterrupted' / 'experiments' / 'resume' / 'checkpoints' / 'epoch_00007.pth',
                           weights_only=False)['model']
     for key, value in expected['net'].items():
         assert torch.equal(final['net'][key], value), key
