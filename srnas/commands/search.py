@@ -33,12 +33,17 @@ def build_parser():
     parser.add_argument('--force_yml', nargs='+', default=None, metavar='KEY=VALUE',
                         help='override existing options, e.g. train:total_iter=40 search:iters_per_epoch=10')
     parser.add_argument('--root', default=None, help='folder receiving experiments/ and tb_logger/ (default: cwd)')
+    parser.add_argument('--threads', type=int, default=0,
+                        help='torch CPU threads (0 = torch default; 1 is much faster on a busy CPU)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     return parser
 
 
 def main(argv):
     args = build_parser().parse_args(argv)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     from srnas.utils.cli import run_guarded
     return run_guarded('search', _run_and_report, args)
 
