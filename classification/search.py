@@ -8,7 +8,6 @@ accuracies of the genotype. Output folder: ``log.txt``, ``metrics.jsonl``,
 ``genotype.json`` (the final choice), ``checkpoint.pth`` (resumable).
 """
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -19,8 +18,7 @@ from classification.models import build_search_model, forward_logits, save_genot
 from classification.nb201.benchmark import DATASETS as BENCH_DATASETS
 from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
-from classification.utils import (MetricsLog, atomic_torch_save, make_logger, pick_device, reseed_loader, rng_state,
-                                  set_rng_state, set_seed, set_threads, topk_correct)
+from classification.utils import RunContext, atomic_torch_save, reseed_loader, rng_state, set_rng_state, topk_correct
 from srnas.nas.architects import build_architect
 from srnas.nas.recorder import AlphaRecorder
 
@@ -72,14 +70,8 @@ def run_search(opt, resume=None):
         raise OptionError(f"search.select must be 'last' or 'best_val_loss', got {search_cfg['select']!r}")
     if search_cfg['order'] not in ('alpha_first', 'weights_first'):
         raise OptionError(f"search.order must be 'alpha_first' or 'weights_first', got {search_cfg['order']!r}")
-    seed = int(opt.get('seed', 0))
-    set_seed(seed)
-    set_threads(opt.get('threads'))
-    device = pick_device(opt.get('device', 'auto'))
-    out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = make_logger(out_dir, 'search')
-    metrics = MetricsLog(out_dir / 'metrics.jsonl')
+    run = RunContext(opt, 'search')
+    seed, device, out_dir, log, metrics = run.seed, run.device, run.out_dir, run.log, run.metrics
 
     train_loader, alpha_loader, valid_loader, n_classes = search_loaders(data_cfg, seed)
     model = build_search_model(space, n_classes).to(device)

@@ -17,9 +17,8 @@ from classification.models import build_eval_model, eval_space_config, forward_l
     resolve_genotype
 from classification.options import OptionError, section
 from classification.search import evaluate
-from classification.utils import (MetricsLog, atomic_torch_save, atomic_write_json, count_parameters, make_logger,
-                                  pick_device, reseed_loader, rng_state, set_rng_state, set_seed, set_threads,
-                                  topk_correct)
+from classification.utils import (RunContext, atomic_torch_save, atomic_write_json, count_parameters, pick_device,
+                                  reseed_loader, rng_state, set_rng_state, set_threads, topk_correct)
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
@@ -39,14 +38,8 @@ def run_train(opt, resume=None):
     data_cfg = data_config(opt.get('data'))
     cfg = section(opt, 'train', TRAIN_DEFAULTS)
     genotype = resolve_genotype(space['type'], opt.get('genotype'))
-    seed = int(opt.get('seed', 0))
-    set_seed(seed)
-    set_threads(opt.get('threads'))
-    device = pick_device(opt.get('device', 'auto'))
-    out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = make_logger(out_dir, 'train')
-    metrics = MetricsLog(out_dir / 'metrics.jsonl')
+    run = RunContext(opt, 'train')
+    seed, device, out_dir, log, metrics = run.seed, run.device, run.out_dir, run.log, run.metrics
 
     train_loader, eval_loader, n_classes = train_test_loaders(data_cfg, seed)
     model = build_eval_model(space, genotype, n_classes).to(device)

@@ -109,3 +109,17 @@ def make_logger(output_dir, name):
 def count_parameters(module, exclude_prefixes=('auxiliary_head',)):
     return sum(p.numel() for name, p in module.named_parameters()
                if not any(name.startswith(prefix) for prefix in exclude_prefixes))
+
+
+class RunContext:
+    """What every search/train run sets up first: seed, threads, device, output folder, log, metrics."""
+
+    def __init__(self, opt, kind):
+        self.seed = int(opt.get('seed', 0))
+        set_seed(self.seed)
+        set_threads(opt.get('threads'))
+        self.device = pick_device(opt.get('device', 'auto'))
+        self.out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.log = make_logger(self.out_dir, kind)
+        self.metrics = MetricsLog(self.out_dir / 'metrics.jsonl')

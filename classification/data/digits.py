@@ -8,8 +8,8 @@ puts 1,437 images in ``train`` and 360 in ``test``.
 """
 import numpy as np
 from PIL import Image
-from torch.utils.data import Dataset
 
+from classification.data.arrays import ImageArrayDataset
 from classification.data.errors import DataError
 
 NUM_TEST = 360
@@ -31,7 +31,7 @@ def _load_arrays(image_size):
     return rgb[order], bunch.target[order].astype(np.int64)
 
 
-class Digits(Dataset):
+class Digits(ImageArrayDataset):
     def __init__(self, train, transform=None, image_size=16):
         if not isinstance(image_size, int) or image_size < 8:
             raise DataError(f'data.image_size must be an int >= 8 for digits, got {image_size!r}')
@@ -39,12 +39,3 @@ class Digits(Dataset):
         part = slice(0, len(images) - NUM_TEST) if train else slice(len(images) - NUM_TEST, None)
         self.data, self.targets = images[part], labels[part].tolist()
         self.transform = transform
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        image = Image.fromarray(self.data[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, self.targets[index]

@@ -9,16 +9,15 @@ import pickle
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from torch.utils.data import Dataset
 
+from classification.data.arrays import ImageArrayDataset
 from classification.data.errors import DataError
 
 TRAIN_FILES = [f'train_data_batch_{i}' for i in range(1, 11)]
 VALID_FILE = 'val_data'
 
 
-class ImageNet16(Dataset):
+class ImageNet16(ImageArrayDataset):
     def __init__(self, root, train, transform=None, num_classes=120):
         root = Path(root)
         files = TRAIN_FILES if train else [VALID_FILE]
@@ -43,12 +42,3 @@ class ImageNet16(Dataset):
         self.targets = np.concatenate(labels).tolist()
         self.transform = transform
         self.num_classes = num_classes
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        image = Image.fromarray(self.data[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, self.targets[index]
