@@ -19,26 +19,9 @@ def build_parser():
 
 def _run(args):
     from srnas.evaluation.complexity import complexity_report, format_complexity
-    from srnas.utils.checkpoint import build_network
-    from srnas.utils.errors import InputError
-    if args.opt:
-        from srnas.utils.options import read_yaml
-        opt = read_yaml(args.opt)
-        if not isinstance(opt.get('network_g'), dict):
-            raise InputError(f"{args.opt}: option 'network_g': missing")
-        net_opt = dict(opt['network_g'])
-        scale = args.scale or opt.get('scale') or net_opt.get('upscale')
-    else:
-        scale = args.scale
-        net_opt = {'type': args.arch, 'upscale': scale}
-    if not scale:
-        raise InputError('--scale is required (the option file has no scale)')
-    if 'upscale' in net_opt or args.arch:
-        net_opt['upscale'] = scale
-    try:
-        net = build_network(net_opt)
-    except TypeError as exc:
-        raise InputError(f'cannot build {net_opt.get("type")}: {exc}') from None
+    from srnas.utils.network_options import build_checked_network, network_options
+    net_opt, scale, _ = network_options(args.opt, args.arch, args.scale)
+    net = build_checked_network(net_opt)
     report = complexity_report(net, scale, tuple(args.output_size), net_opt.get('num_in_ch', 3))
     print(f"{net_opt['type']} x{scale}: {format_complexity(report)}")
 

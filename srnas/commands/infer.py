@@ -27,37 +27,21 @@ def build_parser():
 
 def _network_options(args):
     from srnas.utils.errors import InputError
-    if args.opt:
-        from srnas.utils.options import read_yaml
-        opt = read_yaml(args.opt)
-        if not isinstance(opt.get('network_g'), dict):
-            raise InputError(f"{args.opt}: option 'network_g': missing")
-        net_opt = dict(opt['network_g'])
-        scale = args.scale or opt.get('scale') or net_opt.get('upscale')
-        weights = args.model or (opt.get('path') or {}).get('pretrain_network_g')
-        name = args.model_name or opt.get('name')
-    else:
-        scale = args.scale
-        net_opt = {'type': args.arch, 'upscale': scale}
-        weights, name = args.model, args.model_name
-    if not scale:
-        raise InputError('--scale is required (or give -opt with scale)')
+    from srnas.utils.network_options import network_options
+    net_opt, scale, opt = network_options(args.opt, args.arch, args.scale)
+    weights = args.model or (opt.get('path') or {}).get('pretrain_network_g')
     if not weights:
         raise InputError('--model is required (or give -opt with path.pretrain_network_g)')
-    if 'upscale' in net_opt:
-        net_opt['upscale'] = scale
+    name = args.model_name or opt.get('name')
     return net_opt, scale, weights, name or Path(weights).stem
 
 
 def _run(args):
-    from srnas.utils.checkpoint import build_network, load_weights
-    from srnas.utils.errors import InputError
+    from srnas.utils.checkpoint import load_weights
+    from srnas.utils.network_options import build_checked_network
     from srnas.utils.inference import super_resolve_folder
     net_opt, scale, weights, name = _network_options(args)
-    try:
-        net = build_network(net_opt)
-    except TypeError as exc:
-        raise InputError(f'cannot build {net_opt.get("type")}: {exc}') from None
+    net = build_checked_network(net_opt)
     load_weights(net, weights, param_key=args.param_key)
     output = args.output or str(Path('results') / f'infer_{name}')
     written, failed = super_resolve_folder(net, args.input, output, scale, name, args.device, args.tile, args.tile_pad)
