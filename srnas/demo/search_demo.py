@@ -71,7 +71,8 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
     print(f'[search demo] total {time.time() - start:.0f} s (search {search_time:.0f} s)')
     return {'genotype': searched['genotype'], 'metrics': results, 'complexity': complexity,
             'plots': searched['plots'], 'weights': weights, 'train_options': derived['train_options'],
-            'search': searched}
+            'search': searched, 'scale': scale, 'data_root': data_root,
+            'genotype_file': derived['genotype_file']}
 
 
 def _quiet_validation(train_yml, total_iter):
