@@ -142,6 +142,17 @@ def test_first_order_is_alpha_gradient_only():
     assert all(p.grad is None for p in model.weights())
 
 
+@pytest.mark.parametrize('kind', ['first_order', 'a2m'])
+def test_alpha_only_steps_give_the_weights_back_trainable(kind):
+    model, batch = SmoothSupernet(), make_batch()
+    frozen_before = [p for p in model.weights() if not p.requires_grad]
+    Architect(model, mse_loss_fn, {'type': kind}).step(batch, epoch=0)
+    # weights are frozen only inside the architect's evaluations
+    assert [p for p in model.weights() if not p.requires_grad] == frozen_before
+    loss = mse_loss_fn(model, batch)
+    assert all(g is not None for g in torch.autograd.grad(loss, model.weights()))
+
+
 ARCHITECT_CONFIGS = [{'type': 'first_order'}, {'type': 'second_order'},
                      {'type': 'a2m', 'rho': 0.1, 'center': 'alpha'}, {'type': 'a2m'}]
 REGULARIZER_SETS = [[], [{'type': 'sa'}], [{'type': 'beta'}], [{'type': 'flops', 'weight': 1.0}],

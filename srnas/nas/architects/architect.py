@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 import torch
 
 from srnas.nas.architects.a2m import a2m_direction_and_loss, check_a2m_options
-from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt
+from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
 from srnas.nas.architects.second_order import unrolled_arch_gradient
 from srnas.nas.errors import NASConfigError
 from srnas.nas.regularizers import build_regularizers, total_regularization
@@ -129,10 +129,12 @@ class Architect:
 
         with buffers_restored(self.model):
             if self.kind == 'first_order':
-                loss = val_loss()
-                return grad_wrt(loss, self.alphas), loss.detach()
+                with weights_frozen(self.model):
+                    loss = val_loss()
+                    return grad_wrt(loss, self.alphas), loss.detach()
             if self.kind == 'a2m':
-                return a2m_direction_and_loss(val_loss, self.alphas, self.rho, self.eps, self.center)
+                with weights_frozen(self.model):
+                    return a2m_direction_and_loss(val_loss, self.alphas, self.rho, self.eps, self.center)
             if train_batch is None:
                 raise ValueError('second_order architect step needs train_batch (the unrolled weight step uses it)')
             return unrolled_arch_gradient(self.model, self.loss_fn, train_batch, val_batch, self.weight_optimizer,
