@@ -18,8 +18,9 @@ from classification.models import build_search_model, forward_logits, save_genot
 from classification.nb201.benchmark import DATASETS as BENCH_DATASETS
 from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
-from classification.utils import RunContext, atomic_torch_save, reseed_loader, rng_state, set_rng_state, topk_correct
+from classification.utils import RunContext, reseed_loader, rng_state, set_rng_state, topk_correct
 from srnas.nas.architects import build_architect
+from srnas.nas.files import atomic_torch_save
 from srnas.nas.recorder import AlphaRecorder
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,

@@ -17,8 +17,9 @@ from classification.models import build_eval_model, eval_space_config, forward_l
     resolve_genotype
 from classification.options import OptionError, section
 from classification.search import evaluate
-from classification.utils import (RunContext, atomic_torch_save, atomic_write_json, count_parameters, pick_device,
-                                  reseed_loader, rng_state, set_rng_state, set_threads, topk_correct)
+from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
+                                  set_threads, topk_correct)
+from srnas.nas.files import atomic_torch_save, write_mapping
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
@@ -101,7 +102,7 @@ def run_train(opt, resume=None):
              'num_classes': n_classes, 'data': data_cfg['name'], 'params': n_params}
     atomic_torch_save(final, out_dir / 'model_final.pth')
     summary = {'params': n_params, 'test': test, 'genotype': genotype_to_json(space['type'], genotype)}
-    atomic_write_json(summary, out_dir / 'result.json')
+    write_mapping(out_dir / 'result.json', summary)
     log.info(f"final test top1 {test['top1'] if test else float('nan'):.2f}; model written to {out_dir / 'model_final.pth'}")
     return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
 

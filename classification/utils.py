@@ -1,7 +1,6 @@
 """Small helpers for the classification loops: seeding, devices, metrics, atomic saves, logging."""
 import json
 import logging
-import os
 import random
 import sys
 from pathlib import Path
@@ -61,24 +60,6 @@ def topk_correct(logits, target, ks=(1, 5)):
     top = logits.topk(min(max(ks), logits.shape[1]), dim=1).indices
     hits = top.eq(target[:, None])
     return [int(hits[:, :min(k, logits.shape[1])].any(dim=1).sum()) for k in ks]
-
-
-def atomic_torch_save(obj, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def atomic_write_json(obj, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=2) + '\n')
-    os.replace(tmp, path)
-    return path
 
 
 class MetricsLog:

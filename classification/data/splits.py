@@ -5,11 +5,11 @@ decimal strings indexing a data set. ``cifar-split.txt`` holds ``train`` and
 ``valid`` halves of the CIFAR-10 training set (random.seed(1021) shuffle).
 """
 import json
-import os
 import random
 from pathlib import Path
 
 from classification.data.errors import DataError
+from srnas.nas.files import atomic_write_text
 
 NB201_CIFAR_SPLIT_SEED = 1021
 
@@ -40,10 +40,7 @@ def write_split_file(split, path):
     """Write ``{key: [int, ...]}`` in the NB201 format (write-then-rename)."""
     path = Path(path)
     payload = {k: ['int', [str(i) for i in sorted(v)]] for k, v in split.items()}
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(payload))
 
 
 def half_split(size, seed=NB201_CIFAR_SPLIT_SEED):

@@ -20,7 +20,8 @@ def convert_imdn_checkpoint(src, dst, scale=None):
     import math
 
     from srnas.archs.imdn_arch import SRNASIMDN
-    from srnas.utils.checkpoint import read_state_dict, save_atomic
+    from srnas.nas.files import atomic_torch_save
+    from srnas.utils.checkpoint import read_state_dict
     from srnas.utils.errors import InputError
     state = read_state_dict(src)
     if 'upsampler.conv.weight' not in state or 'head.weight' not in state:
@@ -36,7 +37,7 @@ def convert_imdn_checkpoint(src, dst, scale=None):
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise InputError(f'{src} does not load into SRNASIMDN x{scale}: {str(exc).splitlines()[0]}') from None
-    save_atomic({'params': net.state_dict()}, dst)
+    atomic_torch_save({'params': net.state_dict()}, dst)
     return scale, num_feat, num_blocks
 
 

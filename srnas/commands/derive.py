@@ -176,13 +176,13 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
                  'strict_load_g': True, 'param_key_g': 'params'},
         'val': {'save_img': False, 'suffix': None, 'metrics': metrics},
     }
-    from srnas.nas.files import atomic_write
+    from srnas.nas.files import atomic_write_text
     paths = {}
     for key, opt in (('train_options', train_opt), ('test_options', test_opt)):
         path = out_dir / (f'{name}.yml' if key == 'train_options' else f'{name}_test.yml')
         text = f'# Written by srnas derive from {genotype_path} ({preset} preset).\n' + \
             yaml.safe_dump(opt, sort_keys=False)
-        paths[key] = atomic_write(path, lambda tmp, t=text: Path(tmp).write_text(t))
+        paths[key] = atomic_write_text(path, text)
     from srnas.evaluation.complexity import complexity_report, format_complexity
     from srnas.basicsr_compat import register_plugins
     register_plugins()

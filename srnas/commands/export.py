@@ -136,12 +136,11 @@ def _load_weights(model, path):
 
 def save_bundle(model, network, path):
     """State dict + genotype + scale + constructor options, one file, write-then-rename."""
-    import torch
-    from srnas.nas.files import atomic_write
+    from srnas.nas.files import atomic_torch_save
     network = {k: v for k, v in network.items() if k != 'genotype'}
     bundle = {'format': BUNDLE_FORMAT, 'genotype': model.genotype, 'scale': model.upscale,
               'network': network, 'state_dict': model.state_dict()}
-    return atomic_write(path, lambda tmp: torch.save(bundle, tmp))
+    return atomic_torch_save(bundle, path)
 
 
 def load_bundle(path):
@@ -159,7 +158,7 @@ def load_bundle(path):
 def export_child(network, weights, out_dir, name=None, sizes=DEFAULT_SIZES, onnx=True, tolerance=1e-4):
     """Write bundle, TorchScript and ONNX for a child; returns paths and the parity table."""
     import torch
-    from srnas.nas.files import atomic_write
+    from srnas.nas.files import atomic_write, atomic_write_text
     model = build_child(network)
     if weights:
         _load_weights(model, weights)
@@ -193,8 +192,8 @@ def export_child(network, weights, out_dir, name=None, sizes=DEFAULT_SIZES, onnx
         ok = ok and all(d <= tolerance for d in diffs.values())
         parity.append({'size': (h, w), 'max_abs_diff': diffs})
     result.update({'parity': parity, 'ok': ok})
-    atomic_write(out_dir / f'{name}_parity.json', lambda tmp: Path(tmp).write_text(json.dumps(
-        {'tolerance': tolerance, 'ok': ok, 'parity': parity}, indent=1)))
+    atomic_write_text(out_dir / f'{name}_parity.json',
+                      json.dumps({'tolerance': tolerance, 'ok': ok, 'parity': parity}, indent=1))
     return result
 
 

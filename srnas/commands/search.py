@@ -14,7 +14,6 @@ Determinism: every epoch reseeds python/numpy/torch and its samplers from
 import argparse
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -148,19 +147,6 @@ def _build_dataset(opt, phase, image_range=None):
     return dataset, dataset_opt
 
 
-def _atomic_json(path, payload):
-    tmp = Path(str(path) + '.tmp')
-    tmp.write_text(json.dumps(payload, indent=1) + '\n')
-    os.replace(tmp, path)
-
-
-def _atomic_torch_save(obj, path):
-    import torch
-    tmp = Path(str(path) + '.tmp')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def latest_checkpoint(exp_dir):
     found = sorted(Path(exp_dir, 'checkpoints').glob(CHECKPOINT_GLOB))
     return found[-1] if found else None
@@ -185,6 +171,7 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
     register_plugins()
     from srnas.models.srnas_search_model import SRNASSearchModel
     from srnas.nas.errors import NASConfigError
+    from srnas.nas.files import atomic_torch_save, write_mapping
     from srnas.spaces.genotypes import GenotypeError, save_genotype
     from srnas.utils.errors import InputError
 
@@ -238,14 +225,14 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
         history.append(entry)
         recorder = _recorder(model, history)
         summary = _summary(opt, history, epochs, recorder)
-        _atomic_json(log_path, summary)
+        write_mapping(log_path, summary)
         save_genotype(entry['genotype'], genotype_path,
                       extra={'epoch': epoch, 'scale': opt['scale'], 'stable_since_epoch': summary['stable_since_epoch'],
                              'search_options': str(opt_path), 'supernet': dict(opt['network_g'])})
         _log_tensorboard(tb, entry, recorder.op_names)
         if opt['search'].get('plot', True):
             plots = _plot(recorder, exp_dir / 'plots')
-        _atomic_torch_save({'epoch': epoch, 'model': model.search_state(), 'history': history},
+        atomic_torch_save({'epoch': epoch, 'model': model.search_state(), 'history': history},
                            exp_dir / 'checkpoints' / f'epoch_{epoch:05d}.pth')
         for old in sorted((exp_dir / 'checkpoints').glob(CHECKPOINT_GLOB))[:-keep]:
             old.unlink()

@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from srnas.data.bicubic import bicubic_downscale, modcrop
+from srnas.nas.files import atomic_write_text
 from srnas.utils.errors import InputError
 from srnas.utils.image_io import list_images, read_image, write_image
 
@@ -130,10 +131,7 @@ def prepare_subimages(hr_dir, out_dir, scales=(2, 3, 4), crop_size=480, step=240
     else:
         metas = [_sub_images_of_one(t) for t in tasks]
     meta_path = out_dir / f'meta_info_{name}.txt'
-    tmp = meta_path.with_suffix('.tmp')
-    tmp.write_text(''.join(line + '\n' for meta in metas for line in meta))
-    tmp.replace(meta_path)
-    return meta_path
+    return atomic_write_text(meta_path, ''.join(line + '\n' for meta in metas for line in meta))
 
 
 def make_lmdb(image_dir, lmdb_path, compress_level=1):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from srnas.data.bicubic import bicubic_downscale, modcrop
+from srnas.nas.files import atomic_write_text
 from srnas.utils.image_io import write_image
 
 # scikit-image photos bundled with the package (no pooch download needed).
@@ -65,7 +66,5 @@ def build_demo_data(root, scale=2, splits=None):
         from srnas.data.prepare import prepare_subimages
         prepare_subimages(split_folders(root, 'train', scale)[0], root / 'train_sub', (scale,), SUB_IMAGE_SIZE,
                           SUB_IMAGE_STEP, name='GT', lr_name='LRbicx{scale}')
-    tmp = marker.with_suffix('.tmp')
-    tmp.write_text(json.dumps(recipe))
-    tmp.replace(marker)
+    atomic_write_text(marker, json.dumps(recipe))
     return root

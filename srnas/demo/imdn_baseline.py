@@ -12,6 +12,7 @@ import torch
 import yaml
 
 from srnas.demo.data import build_demo_data, split_folders
+from srnas.nas.files import write_mapping
 
 DEFAULT_ITERS = 1000
 # One intra-op thread: on a small shared CPU, OpenMP threads fighting for cores made training
@@ -72,16 +73,6 @@ def demo_train_options(data_root, scale=2, name='demo_imdn_x2', total_iter=DEFAU
     }
 
 
-def write_options(opt, path):
-    """Dump an option dict to YAML (write-then-rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix('.tmp')
-    tmp.write_text(yaml.safe_dump(opt, sort_keys=False))
-    tmp.replace(path)
-    return path
-
-
 def train_small_imdn(output_root, scale=2, total_iter=DEFAULT_ITERS, data_root=None, threads=DEFAULT_THREADS,
                      **option_kwargs):
     """Build the demo data, train a small IMDN under ``output_root``; returns (options path, weights path).
@@ -95,7 +86,7 @@ def train_small_imdn(output_root, scale=2, total_iter=DEFAULT_ITERS, data_root=N
     data_root = build_demo_data(data_root or output_root / 'data', scale)
     name = option_kwargs.pop('name', f'demo_imdn_x{scale}')
     opt = demo_train_options(data_root, scale, name=name, total_iter=total_iter, **option_kwargs)
-    opt_path = write_options(opt, output_root / 'options' / f'{name}.yml')
+    opt_path = write_mapping(output_root / 'options' / f'{name}.yml', opt)
     run_train(opt_path, root_path=output_root)
     return opt_path, output_root / 'experiments' / name / 'models' / 'net_g_latest.pth'
 

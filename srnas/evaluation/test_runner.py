@@ -19,7 +19,8 @@ from srnas.utils.pipelines import basicsr_argv, patched_argv
 def _convert_official_weights(opt):
     """Point ``pretrain_network_g`` at a converted copy when it holds official IMDN weights."""
     from srnas.archs.imdn_arch import is_official_imdn_state_dict
-    from srnas.utils.checkpoint import read_state_dict, save_atomic
+    from srnas.nas.files import atomic_torch_save
+    from srnas.utils.checkpoint import read_state_dict
     weights = opt['path'].get('pretrain_network_g')
     if not weights:
         return
@@ -30,7 +31,7 @@ def _convert_official_weights(opt):
         raise InputError(f"path.pretrain_network_g: cannot load {weights}: {exc}") from None
     if isinstance(raw, dict) and is_official_imdn_state_dict(raw):
         converted = osp.join(opt['path']['results_root'], 'converted_' + osp.basename(weights))
-        save_atomic({'params': read_state_dict(weights)}, converted)
+        atomic_torch_save({'params': read_state_dict(weights)}, converted)
         opt['path']['pretrain_network_g'] = converted
         opt['path']['param_key_g'] = 'params'
 

@@ -26,6 +26,20 @@ def atomic_write(path, write: Callable[[str], None]) -> Path:
     return path
 
 
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` by write-then-rename."""
+    def write(tmp):
+        with open(tmp, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+    return atomic_write(path, write)
+
+
+def atomic_torch_save(obj, path) -> Path:
+    """``torch.save`` by write-then-rename: a checkpoint on disk is always complete."""
+    import torch
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
 def write_mapping(path, data: Mapping[str, Any]) -> Path:
     """JSON, or YAML for ``.yml``/``.yaml`` paths."""
     path = Path(path)
@@ -34,11 +48,7 @@ def write_mapping(path, data: Mapping[str, Any]) -> Path:
         text = yaml.safe_dump(_plain(data), sort_keys=False)
     else:
         text = json.dumps(_plain(data), indent=2) + '\n'
-
-    def write(tmp):
-        with open(tmp, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-    return atomic_write(path, write)
+    return atomic_write_text(path, text)
 
 
 def read_mapping(path, what: str = 'file') -> dict:

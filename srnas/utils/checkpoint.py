@@ -1,5 +1,4 @@
 """Building networks from option dicts and loading weights from any of the usual checkpoint shapes."""
-import os
 from pathlib import Path
 
 import torch
@@ -70,13 +69,3 @@ def load_weights(net, path, param_key='params', strict=True):
                          '(check network_g / --arch arguments)')
     net.load_state_dict(state, strict=strict)
     return net
-
-
-def save_atomic(obj, path):
-    """``torch.save`` to a temporary file, then rename (never leaves a half-written checkpoint)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path

@@ -1,11 +1,11 @@
 """Reading and writing 8-bit images with clear errors; conversions to/from [0, 1] RGB tensors."""
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from srnas.nas.files import atomic_write
 from srnas.utils.errors import InputError
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
@@ -38,12 +38,10 @@ def read_image(path):
 
 def write_image(path, img):
     """Write a uint8 image atomically (temp file then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.tmp{path.suffix}')
-    if not cv2.imwrite(str(tmp), img):
-        raise InputError(f'cannot write image {path}')
-    os.replace(tmp, path)
+    def write(tmp):  # the temporary name keeps the suffix, so cv2 picks the same format
+        if not cv2.imwrite(str(tmp), img):
+            raise InputError(f'cannot write image {path}')
+    atomic_write(path, write)
 
 
 def bgr_uint8_to_tensor(img):

@@ -9,7 +9,8 @@ from srnas.archs.imdn_arch import SRNASIMDN
 from srnas.cli import main as srnas_main
 from srnas.data.prepare import crop_positions, prepare_subimages
 from srnas.evaluation.benchmarks import score
-from srnas.utils.checkpoint import read_state_dict, save_atomic
+from srnas.nas.files import atomic_torch_save
+from srnas.utils.checkpoint import read_state_dict
 from srnas.utils.tiling import tiled_forward
 
 from .helpers import random_pairs, write_yaml
@@ -30,7 +31,7 @@ def test_tiled_forward_equals_whole_image_for_a_local_model():
 def test_infer_writes_named_outputs_with_tiling(tmp_path, capsys):
     torch.manual_seed(0)
     net = SRNASIMDN(3, num_feat=16, num_blocks=1)
-    save_atomic({'params': net.state_dict()}, tmp_path / 'w.pth')
+    atomic_torch_save({'params': net.state_dict()}, tmp_path / 'w.pth')
     _, lq_dir = random_pairs(tmp_path / 'imgs', 3, sizes=((20, 17), (9, 30)), names=['a', 'b'])
     (lq_dir / 'broken.png').write_bytes(b'xx')
     args = ['infer', '-i', str(lq_dir), '-o', str(tmp_path / 'out'), '--model', str(tmp_path / 'w.pth'),
@@ -57,7 +58,7 @@ def test_convert_handles_module_prefix_and_official_names(tmp_path, shared_data)
     torch.testing.assert_close(converted['blocks.5.cca.excite.weight'], official['module.IMDB6.cca.conv_du.2.weight'])
     torch.testing.assert_close(converted['upsampler.conv.bias'], official['module.upsampler.0.bias'])
     # also without the prefix
-    save_atomic({k.replace('module.', ''): v for k, v in official.items()}, tmp_path / 'plain.pth')
+    atomic_torch_save({k.replace('module.', ''): v for k, v in official.items()}, tmp_path / 'plain.pth')
     assert read_state_dict(tmp_path / 'plain.pth').keys() == converted.keys()
 
 
@@ -98,7 +99,7 @@ def test_srnas_test_handles_sets_without_gt(tmp_path):
     from srnas.evaluation.test_runner import format_test_report, run_test
     torch.manual_seed(0)
     net = SRNASIMDN(2, num_feat=16, num_blocks=1)
-    save_atomic({'params': net.state_dict()}, tmp_path / 'w.pth')
+    atomic_torch_save({'params': net.state_dict()}, tmp_path / 'w.pth')
     gt, lq = random_pairs(tmp_path / 'paired', 2, sizes=((12, 10),))
     _, lq_only = random_pairs(tmp_path / 'single', 2, sizes=((8, 9),))
     opt = {'name': 'mixed', 'model_type': 'SRModel', 'scale': 2, 'num_gpu': 0,
