@@ -27,6 +27,9 @@ def _lrelu(x):
 class ESA(nn.Module):
     """Enhanced spatial attention (RFDN), f = channels // 4. Needs H, W >= 15."""
 
+    # The pooled map is resized back to the input's size: no tile padding reproduces whole-image output.
+    pools_whole_input = True
+
     def __init__(self, channels):
         super().__init__()
         f = channels // 4
