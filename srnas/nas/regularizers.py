@@ -15,9 +15,14 @@ YAML form (a list under the architect's ``regularizers``)::
     - {type: beta, schedule: {type: linear, start: 0.0, slope: 0.5}}
     - {type: flops, weight: 0.1}            # ``weight`` = constant schedule
     - {type: l2, schedule: {type: ramp, start: 0, end: 1e-3, start_epoch: 0, end_epoch: 10}}
+
+Epoch convention: the search loops pass the epoch counted from 0; a schedule sees
+``epoch + first_epoch``. ``first_epoch`` is a regulariser option (0 or 1) whose default is
+each method's own: SA-DARTS's Algorithm 1 counts epochs from 1 (lambda_e = e / 5 is 0.2,
+not 0, in the first epoch), so ``sa`` defaults to 1; the others default to 0.
 """
 import math
-from typing import Callable, Dict, List, Mapping, Sequence, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
@@ -183,14 +188,20 @@ def build_schedule(spec, where: str = 'schedule') -> Schedule:
 # Regulariser objects: a penalty on the model's arch parameters times a scheduled coefficient.
 
 class Regularizer:
-    """``reg(model, epoch) = schedule(epoch) * penalty(model)``; model is a ``SupernetMixin``."""
+    """``reg(model, epoch) = schedule(epoch + first_epoch) * penalty(model)``; model is a ``SupernetMixin``.
+
+    ``epoch`` counts from 0 (the loops' counter); ``first_epoch`` is the number the method's paper
+    gives the first epoch.
+    """
 
     name = ''
     default_schedule = None  # a YAML schedule spec, or None = must be given
+    default_first_epoch = 0
 
-    def __init__(self, schedule: Schedule, groups: Sequence[str] = ('op',)):
+    def __init__(self, schedule: Schedule, groups: Sequence[str] = ('op',), first_epoch: Optional[int] = None):
         self.schedule = schedule
         self.groups = tuple(groups)
+        self.first_epoch = self.default_first_epoch if first_epoch is None else first_epoch
 
     def alphas(self, model) -> List[torch.Tensor]:
         groups = model.arch_groups()
@@ -207,7 +218,8 @@ class Regularizer:
         raise NotImplementedError
 
     def coefficient(self, epoch: float) -> float:
-        return float(self.schedule(epoch))
+        """The schedule at the 0-based loop epoch ``epoch``, in this method's epoch numbering."""
+        return float(self.schedule(epoch + self.first_epoch))
 
     def __call__(self, model, epoch: float) -> torch.Tensor:
         coefficient = self.coefficient(epoch)
@@ -215,16 +227,18 @@ class Regularizer:
         return coefficient * penalty
 
     def __repr__(self):
-        return f'{type(self).__name__}(schedule={self.schedule!r}, groups={self.groups})'
+        return (f'{type(self).__name__}(schedule={self.schedule!r}, groups={self.groups}, '
+                f'first_epoch={self.first_epoch})')
 
 
 class SARegularizer(Regularizer):
     name = 'sa'
-    default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = epoch / 5
+    default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = e / 5
+    default_first_epoch = 1  # SA-DARTS Algorithm 1: e = 1, ..., E
     params = {'nu': 1.0, 'mu': 0.0}
 
-    def __init__(self, schedule, groups=('op',), nu=1.0, mu=0.0):
-        super().__init__(schedule, groups)
+    def __init__(self, schedule, groups=('op',), nu=1.0, mu=0.0, first_epoch=None):
+        super().__init__(schedule, groups, first_epoch)
         self.nu, self.mu = nu, mu
 
     def penalty(self, model):
@@ -244,8 +258,8 @@ class FlopsRegularizer(Regularizer):
     name = 'flops'
     params = {'temperature': 1.0}
 
-    def __init__(self, schedule, groups=('op',), temperature=1.0):
-        super().__init__(schedule, groups)
+    def __init__(self, schedule, groups=('op',), temperature=1.0, first_epoch=None):
+        super().__init__(schedule, groups, first_epoch)
         self.temperature = temperature
 
     def check(self, model):
@@ -278,7 +292,7 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     if kind not in REGULARIZERS:
         raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {sorted(REGULARIZERS)}')
     cls = REGULARIZERS[kind]
-    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', *cls.params])
+    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', 'first_epoch', *cls.params])
     if 'schedule' in spec and 'weight' in spec:
         raise NASConfigError(f'{where}: give either weight (constant) or schedule, not both')
     schedule_spec = spec.get('schedule', spec.get('weight', cls.default_schedule))
@@ -293,7 +307,11 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     params = {key: _number(where, key, spec.get(key, default)) for key, default in cls.params.items()}
     if kind == 'flops' and params['temperature'] <= 0:
         raise NASConfigError(f'{where}: temperature must be > 0')
-    return cls(schedule, tuple(groups), **params)
+    first_epoch = spec.get('first_epoch', cls.default_first_epoch)
+    if first_epoch not in (0, 1) or isinstance(first_epoch, bool):
+        raise NASConfigError(f'{where}: first_epoch must be 0 or 1 (the number of the first epoch), '
+                             f'got {first_epoch!r}')
+    return cls(schedule, tuple(groups), first_epoch=first_epoch, **params)
 
 
 def build_regularizers(specs) -> List[Regularizer]:

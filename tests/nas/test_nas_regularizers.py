@@ -98,11 +98,25 @@ def test_regularizer_uses_schedule_times_penalty():
     model = ToyEdgeSupernet(num_ops=4)
     sa, beta = build_regularizers([{'type': 'sa', 'nu': 0.5, 'mu': 2.0}, {'type': 'beta'}])
     alpha = model.alpha.detach()
-    assert sa(model, 10).item() == pytest.approx(2.0 * _eq7_by_hand(alpha.flatten().tolist(), 0.5, 2.0), rel=1e-6)
+    # loop epoch 9 is SA-DARTS's e = 10: lambda = 10 / 5
+    assert sa(model, 9).item() == pytest.approx(2.0 * _eq7_by_hand(alpha.flatten().tolist(), 0.5, 2.0), rel=1e-6)
     assert beta(model, 4).item() == pytest.approx(2.0 * beta_loss(alpha).item(), rel=1e-6)
 
 
+def test_sa_lambda_counts_epochs_from_one_as_algorithm_1():
+    # SA-DARTS Algorithm 1: for e = 1..E, lambda_e = e / 5, so the first epoch already has lambda = 0.2.
+    sa, = build_regularizers([{'type': 'sa'}])
+    assert [sa.coefficient(epoch) for epoch in (0, 1, 4)] == pytest.approx([0.2, 0.4, 1.0])
+    model = ToyEdgeSupernet(num_ops=4)
+    assert sa(model, 0).item() == pytest.approx(0.2 * model.alpha.detach().mean().item(), rel=1e-6)
+    zero_based, = build_regularizers([{'type': 'sa', 'first_epoch': 0}])
+    assert zero_based.coefficient(0) == 0.0 and zero_based.coefficient(5) == 1.0
+    beta, = build_regularizers([{'type': 'beta'}])  # beta-DARTS keeps its 0-based 0.5 * epoch
+    assert beta.coefficient(0) == 0.0 and beta.coefficient(2) == 1.0
+
+
 @pytest.mark.parametrize('spec,message', [
+    ({'type': 'sa', 'first_epoch': 2}, 'first_epoch must be 0 or 1'),
     ({'type': 'sharpness'}, "unknown regulariser type 'sharpness'"),
     ({'type': 'sa', 'lambda': 1}, r"unknown option\(s\) \['lambda'\]"),
     ({'type': 'sa', 'nu': 'high'}, 'nu must be a finite number'),
