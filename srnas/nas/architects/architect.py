@@ -10,7 +10,7 @@ Built from the ``architect`` mapping of a YAML file::
     rho: 1.0e-2               # a2m only (NAS-Bench-201 1e-2, DARTS space 1e-1)
     eps: 1.0e-2               # a2m only
     center: alpha_tilde       # a2m only: alpha_tilde (official code) | alpha (paper)
-    xi: null                  # second_order only: unrolling step, null = weight optimizer lr
+    xi: null                  # second_order only: unrolling lr, null = weight optimizer lr (SGD/Adam/AdamW step unrolled)
     fd_scale: 0.01            # second_order only: R = fd_scale / ||grad_w' L_val||
 
 The task gives ``loss_fn(model, batch) -> scalar`` (SR: L1 on (LR, HR);
@@ -25,7 +25,7 @@ import torch
 
 from srnas.nas.architects.a2m import a2m_direction_and_loss, check_a2m_options
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
-from srnas.nas.architects.second_order import unrolled_arch_gradient
+from srnas.nas.architects.second_order import check_unrollable, unrolled_arch_gradient
 from srnas.nas.errors import NASConfigError
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
@@ -111,6 +111,7 @@ class Architect:
             if weight_optimizer is None:
                 raise NASConfigError('architect: type second_order needs the weight optimizer '
                                      '(Architect(..., weight_optimizer=opt)) to unroll the weight step')
+            check_unrollable(weight_optimizer)
         self.weight_optimizer = weight_optimizer
         self.num_steps = 0
 
