@@ -4,6 +4,7 @@ Plain functions (lambda applied by the caller):
     sa_loss(alphas, nu, mu)   SA-DARTS Eq. 7 averaged over all entries (Eq. 8 when nu=1 or mu=0)
     beta_loss(alphas)         beta-DARTS: mean over edges (rows) of logsumexp(alpha_edge)
     flops_loss(alphas, costs) SA-DARTS Eq. 18: sum over mixed ops of sum_i softmax(alpha)_i c_i / sum_i c_i
+    cost_fraction(alphas, costs)  expected cost / cost of the most expensive choice (in [min/max, 1])
     l2_loss(alphas)           sum of alpha^2
 
 ``alphas`` is one tensor or a sequence of tensors; the last axis indexes the
@@ -14,12 +15,16 @@ YAML form (a list under the architect's ``regularizers``)::
     - {type: sa, nu: 1.0, mu: 0.0, schedule: {type: epoch_over_k, k: 5}}
     - {type: beta, schedule: {type: linear, start: 0.0, slope: 0.5}}
     - {type: flops, weight: 0.1}            # ``weight`` = constant schedule
-    - {type: l2, schedule: {type: ramp, start: 0, end: 1e-3, start_epoch: 0, end_epoch: 10}}
+    - {type: flops, target: 0.4}            # budget: expected Multi-Adds <= 40 % of the dearest choice
 
-Epoch convention: the search loops pass the epoch counted from 0; a schedule sees
-``epoch + first_epoch``. ``first_epoch`` is a regulariser option (0 or 1) whose default is
-each method's own: SA-DARTS's Algorithm 1 counts epochs from 1 (lambda_e = e / 5 is 0.2,
-not 0, in the first epoch), so ``sa`` defaults to 1; the others default to 0.
+FLOPs budget (``target``): Eq. 18 with weight 1 pulls alpha about two orders of magnitude
+harder than the L1 term does, so the search takes the cheapest ops whatever their quality,
+and no weight has a meaning that carries across spaces. With ``target: t`` in (0, 1] the
+penalty is the squared hinge ``max(0, cost_fraction(alpha) - t)^2``, where cost_fraction is the
+expected Multi-Adds of the searched ops over their most expensive choice: no pull while the
+expected cost is within budget (quality alone chooses), a pull growing with the excess beyond
+it (default weight 1). Squared, not plain: a plain hinge's full-strength kicks at the boundary
+fill Adam's second moment and leave the search well under budget.
 """
 import math
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -68,6 +73,26 @@ def flops_loss(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch
         probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
         total = total + (probs * cost_rows / norm).sum()
     return total
+
+
+def cost_fraction(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch.Tensor:
+    """Expected cost over all mixed ops divided by their most expensive choice; differentiable in alpha."""
+    alpha_list, cost_list = _as_list(alphas), _as_list(costs)
+    if len(alpha_list) != len(cost_list):
+        raise ValueError(f'cost_fraction: {len(alpha_list)} alpha tensors but {len(cost_list)} cost tensors')
+    expected, dearest = 0.0, 0.0
+    for alpha, cost in zip(alpha_list, cost_list):
+        cost = torch.as_tensor(cost, dtype=alpha.dtype, device=alpha.device)
+        if cost.shape != alpha.shape:
+            raise ValueError(f'cost_fraction: costs of shape {tuple(cost.shape)} for alpha of shape '
+                             f'{tuple(alpha.shape)}')
+        cost_rows = cost.reshape(-1, cost.shape[-1])
+        probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
+        expected = expected + (probs * cost_rows).sum()
+        dearest = dearest + cost_rows.max(dim=-1).values.sum()
+    if float(dearest) <= 0:
+        raise ValueError('cost_fraction: the costs are all zero')
+    return expected / dearest
 
 
 def l2_loss(alphas: Alphas) -> torch.Tensor:
@@ -255,12 +280,16 @@ class BetaRegularizer(Regularizer):
 
 
 class FlopsRegularizer(Regularizer):
+    """SA-DARTS Eq. 18 (``weight``/``schedule``), or a Multi-Adds budget (``target``, see the module doc)."""
+
     name = 'flops'
     params = {'temperature': 1.0}
+    optional_params = {'target': None}
 
-    def __init__(self, schedule, groups=('op',), temperature=1.0, first_epoch=None):
+    def __init__(self, schedule, groups=('op',), temperature=1.0, first_epoch=None, target=None):
         super().__init__(schedule, groups, first_epoch)
         self.temperature = temperature
+        self.target = target
 
     def check(self, model):
         if not model.arch_costs():
@@ -270,7 +299,10 @@ class FlopsRegularizer(Regularizer):
     def penalty(self, model):
         pairs = model.arch_costs()
         self.check(model)
-        return flops_loss([a for a, _ in pairs], [c for _, c in pairs], self.temperature)
+        alphas, costs = [a for a, _ in pairs], [c for _, c in pairs]
+        if self.target is None:
+            return flops_loss(alphas, costs, self.temperature)
+        return torch.relu(cost_fraction(alphas, costs, self.temperature) - self.target) ** 2
 
 
 class L2Regularizer(Regularizer):
@@ -292,10 +324,19 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     if kind not in REGULARIZERS:
         raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {sorted(REGULARIZERS)}')
     cls = REGULARIZERS[kind]
-    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', 'first_epoch', *cls.params])
+    optional = getattr(cls, 'optional_params', {})
+    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', 'first_epoch', *cls.params, *optional])
     if 'schedule' in spec and 'weight' in spec:
         raise NASConfigError(f'{where}: give either weight (constant) or schedule, not both')
-    schedule_spec = spec.get('schedule', spec.get('weight', cls.default_schedule))
+    extra = {}
+    if spec.get('target') is not None:
+        target = _number(where, 'target', spec['target'], positive=True)
+        if target > 1:
+            raise NASConfigError(f'{where}: target is a fraction of the most expensive choice, in (0, 1]; '
+                                 f'got {target}')
+        extra['target'] = target
+    default_schedule = 1.0 if extra.get('target') is not None else cls.default_schedule
+    schedule_spec = spec.get('schedule', spec.get('weight', default_schedule))
     if schedule_spec is None:
         raise NASConfigError(f"{where}: regulariser '{kind}' needs a weight or a schedule")
     schedule = build_schedule(schedule_spec, f'{where}.schedule')
@@ -311,7 +352,7 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     if first_epoch not in (0, 1) or isinstance(first_epoch, bool):
         raise NASConfigError(f'{where}: first_epoch must be 0 or 1 (the number of the first epoch), '
                              f'got {first_epoch!r}')
-    return cls(schedule, tuple(groups), first_epoch=first_epoch, **params)
+    return cls(schedule, tuple(groups), first_epoch=first_epoch, **params, **extra)
 
 
 def build_regularizers(specs) -> List[Regularizer]:
