@@ -12,6 +12,9 @@ Built from the ``architect`` mapping of a YAML file::
     center: alpha_tilde       # a2m only: alpha_tilde (official code) | alpha (paper)
     xi: null                  # second_order only: unrolling lr, null = weight optimizer lr (SGD/Adam/AdamW step unrolled)
     fd_scale: 0.01            # second_order only: R = fd_scale / ||grad_w' L_val||
+    objective: val            # the loss alpha descends: val (DARTS: L_val) | train_plus_val
+                              # (DLSR's search: L_train + L_val, on the same train batch as the weight step)
+    step_order: alpha_first   # alpha_first (DARTS) | weights_first (DLSR): read by the search loop
 
 The task gives ``loss_fn(model, batch) -> scalar`` (SR: L1 on (LR, HR);
 classification: cross-entropy); regularisers are added to the validation loss
@@ -30,7 +33,9 @@ from srnas.nas.errors import NASConfigError
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
 ARCHITECT_TYPES = ('first_order', 'second_order', 'a2m')
-COMMON_KEYS = ('type', 'optimizer', 'regularizers', 'warmup_epochs', 'grad_clip')
+COMMON_KEYS = ('type', 'optimizer', 'regularizers', 'warmup_epochs', 'grad_clip', 'objective', 'step_order')
+OBJECTIVES = ('val', 'train_plus_val')
+STEP_ORDERS = ('alpha_first', 'weights_first')
 TYPE_KEYS = {'first_order': (), 'second_order': ('xi', 'fd_scale'), 'a2m': ('rho', 'eps', 'center')}
 DEFAULT_WEIGHT_DECAY = 1e-3  # DARTS / PC-DARTS / A2M; 0 when an SA regulariser is on (SA-DARTS)
 
@@ -100,6 +105,15 @@ class Architect:
         self.optimizer = _build_optimizer(config.get('optimizer'), self.alphas, sa_on)
         self.warmup_epochs = _number('warmup_epochs', config.get('warmup_epochs', 0), 0)
         self.grad_clip = _number('grad_clip', config.get('grad_clip'), 0, strict=True, allow_none=True)
+        self.objective = config.get('objective', 'val')
+        if self.objective not in OBJECTIVES:
+            raise NASConfigError(f'architect.objective must be one of {OBJECTIVES}, got {self.objective!r}')
+        if self.objective == 'train_plus_val' and self.kind == 'second_order':
+            raise NASConfigError("architect.objective 'train_plus_val' is a first-order objective (DLSR); "
+                                 'second_order unrolls L_val only: use first_order or a2m')
+        self.step_order = config.get('step_order', 'alpha_first')
+        if self.step_order not in STEP_ORDERS:
+            raise NASConfigError(f'architect.step_order must be one of {STEP_ORDERS}, got {self.step_order!r}')
         if self.kind == 'a2m':
             self.rho = config.get('rho', 1e-2)
             self.eps = config.get('eps', 1e-2)
@@ -125,8 +139,14 @@ class Architect:
 
     def direction(self, val_batch, epoch: float, train_batch=None):
         """The gradient-like direction for alpha (no update); returns (directions, L_val(alpha))."""
+        if self.objective == 'train_plus_val' and train_batch is None:
+            raise ValueError("architect objective 'train_plus_val' needs train_batch")
+
         def val_loss():
-            return self.loss_fn(self.model, val_batch) + self.regularization(epoch)
+            loss = self.loss_fn(self.model, val_batch) + self.regularization(epoch)
+            if self.objective == 'train_plus_val':
+                loss = loss + self.loss_fn(self.model, train_batch)
+            return loss
 
         with buffers_restored(self.model):
             if self.kind == 'first_order':
