@@ -16,6 +16,7 @@ YAML form (a list under the architect's ``regularizers``)::
     - {type: beta, schedule: {type: linear, start: 0.0, slope: 0.5}}
     - {type: flops, weight: 0.1}            # ``weight`` = constant schedule
     - {type: flops, target: 0.4}            # budget: expected Multi-Adds <= 40 % of the dearest choice
+    - {type: flops, relative: 0.3}          # Eq. 18 pulling with 0.3x the data term's alpha-gradient norm
 
 FLOPs budget (``target``): Eq. 18 with weight 1 pulls alpha about two orders of magnitude
 harder than the L1 term does, so the search takes the cheapest ops whatever their quality,
@@ -24,7 +25,14 @@ penalty is the squared hinge ``max(0, cost_fraction(alpha) - t)^2``, where cost_
 expected Multi-Adds of the searched ops over their most expensive choice: no pull while the
 expected cost is within budget (quality alone chooses), a pull growing with the excess beyond
 it (default weight 1). Squared, not plain: a plain hinge's full-strength kicks at the boundary
-fill Adam's second moment and leave the search well under budget.
+fill Adam's second moment and leave the search well under budget. The budget bounds the
+*expected* cost; where alpha stays flat the argmax-derived child can still be dear.
+
+FLOPs weight relative to the data term (``relative: r``): at every alpha step the architect
+measures the norms of the data term's alpha gradient and of Eq. 18's, and weights Eq. 18 so
+that its gradient norm is ``r`` times the data term's (``set_calibrated_weight``). ``r`` reads
+the same in any space, at any image range and at any point of the search: 0 ignores cost,
+1 lets cost pull as hard as quality, larger values approach the cheapest network.
 """
 import math
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -284,12 +292,26 @@ class FlopsRegularizer(Regularizer):
 
     name = 'flops'
     params = {'temperature': 1.0}
-    optional_params = {'target': None}
+    optional_params = {'target': None, 'relative': None}
 
-    def __init__(self, schedule, groups=('op',), temperature=1.0, first_epoch=None, target=None):
+    def __init__(self, schedule, groups=('op',), temperature=1.0, first_epoch=None, target=None, relative=None):
         super().__init__(schedule, groups, first_epoch)
         self.temperature = temperature
         self.target = target
+        self.relative = relative
+        self.calibrated_weight = None  # set by the architect at each step when ``relative`` is given
+
+    def set_calibrated_weight(self, data_grad_norm: float, own_grad_norm: float) -> float:
+        """Weight making this penalty's alpha-gradient norm ``relative`` times the data term's (0 if it has none)."""
+        self.calibrated_weight = self.relative * data_grad_norm / own_grad_norm if own_grad_norm > 0 else 0.0
+        return self.calibrated_weight
+
+    def coefficient(self, epoch):
+        if self.relative is None:
+            return super().coefficient(epoch)
+        if self.calibrated_weight is None:
+            raise RuntimeError("flops regulariser with 'relative': the architect has not calibrated its weight yet")
+        return self.calibrated_weight
 
     def check(self, model):
         if not model.arch_costs():
@@ -335,7 +357,11 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
             raise NASConfigError(f'{where}: target is a fraction of the most expensive choice, in (0, 1]; '
                                  f'got {target}')
         extra['target'] = target
-    default_schedule = 1.0 if extra.get('target') is not None else cls.default_schedule
+    if spec.get('relative') is not None:
+        if 'target' in extra or 'weight' in spec or 'schedule' in spec:
+            raise NASConfigError(f'{where}: relative sets the weight itself; give no target, weight or schedule')
+        extra['relative'] = _number(where, 'relative', spec['relative'], non_negative=True)
+    default_schedule = 1.0 if extra else cls.default_schedule
     schedule_spec = spec.get('schedule', spec.get('weight', default_schedule))
     if schedule_spec is None:
         raise NASConfigError(f"{where}: regulariser '{kind}' needs a weight or a schedule")

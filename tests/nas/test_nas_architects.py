@@ -327,3 +327,26 @@ def test_load_state_dict_rejects_a_foreign_state():
     state['alphas'] = {'gamma': torch.zeros(2)}
     with pytest.raises(NASConfigError, match='holds alphas'):
         architect.load_state_dict(state)
+
+
+@pytest.mark.parametrize('kind', ['first_order', 'a2m'])
+def test_relative_flops_weight_matches_the_data_gradient_norm(kind):
+    # Truth by autograd on the toy: w = r * ||grad_alpha L_val|| / ||grad_alpha Eq.18|| at the current alpha.
+    model, batch = SmoothSupernet(), make_batch()
+    config = {'type': kind, 'regularizers': [{'type': 'flops', 'relative': 0.3}]}
+    if kind == 'a2m':
+        config.update(rho=0.05, eps=0.01)
+    architect = Architect(model, mse_loss_fn, config)
+    got, _ = architect.direction(batch, 0)
+    alpha = model.alpha
+    data_grad = torch.autograd.grad(mse_loss_fn(model, batch), alpha)[0]
+    flops_grad = torch.autograd.grad(flops_loss(alpha, model._arch_costs_alpha), alpha)[0]
+    weight = 0.3 * data_grad.norm() / flops_grad.norm()
+    assert architect.regularizers[0].calibrated_weight == pytest.approx(weight.item(), rel=1e-9)
+    if kind == 'first_order':
+        want = torch.autograd.grad(mse_loss_fn(model, batch) + weight * flops_loss(alpha, model._arch_costs_alpha),
+                                   model.arch_parameters())
+        assert _rel_err(got, want) < 1e-10
+        assert (weight * flops_grad).norm() == pytest.approx(0.3 * data_grad.norm().item(), rel=1e-9)
+    with pytest.raises(NASConfigError, match='relative sets the weight itself'):
+        build_regularizers([{'type': 'flops', 'relative': 0.3, 'weight': 1.0}])

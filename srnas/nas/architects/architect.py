@@ -101,6 +101,7 @@ class Architect:
         self.regularizers = build_regularizers(config.get('regularizers'))
         for reg in self.regularizers:
             reg.check(model)
+        self.relative_regularizers = [reg for reg in self.regularizers if getattr(reg, 'relative', None) is not None]
         sa_on = any(reg.name == 'sa' for reg in self.regularizers)
         self.optimizer = _build_optimizer(config.get('optimizer'), self.alphas, sa_on)
         self.warmup_epochs = _number('warmup_epochs', config.get('warmup_epochs', 0), 0)
@@ -137,22 +138,46 @@ class Architect:
         """False during the warm-up epochs, when alpha stays frozen."""
         return epoch >= self.warmup_epochs
 
+    def _data_loss(self, val_batch, train_batch):
+        """The data term alpha descends: L_val, or L_train + L_val (DLSR)."""
+        loss = self.loss_fn(self.model, val_batch)
+        if self.objective == 'train_plus_val':
+            loss = loss + self.loss_fn(self.model, train_batch)
+        return loss
+
+    def _calibrate(self, data_grads):
+        """Give every ``relative`` regulariser its weight from the data term's alpha gradient at this alpha."""
+        costed = {id(a) for a, _ in self.model.arch_costs()}
+        data_norm = float(global_norm([g for a, g in zip(self.alphas, data_grads) if id(a) in costed]))
+        for reg in self.relative_regularizers:
+            own = grad_wrt(reg.penalty(self.model), self.alphas)
+            reg.set_calibrated_weight(data_norm, float(global_norm(own)))
+
     def direction(self, val_batch, epoch: float, train_batch=None):
         """The gradient-like direction for alpha (no update); returns (directions, L_val(alpha))."""
         if self.objective == 'train_plus_val' and train_batch is None:
             raise ValueError("architect objective 'train_plus_val' needs train_batch")
 
         def val_loss():
-            loss = self.loss_fn(self.model, val_batch) + self.regularization(epoch)
-            if self.objective == 'train_plus_val':
-                loss = loss + self.loss_fn(self.model, train_batch)
-            return loss
+            return self._data_loss(val_batch, train_batch) + self.regularization(epoch)
 
         with buffers_restored(self.model):
             if self.kind == 'first_order':
                 with weights_frozen(self.model):
-                    loss = val_loss()
-                    return grad_wrt(loss, self.alphas), loss.detach()
+                    if not self.relative_regularizers:
+                        loss = val_loss()
+                        return grad_wrt(loss, self.alphas), loss.detach()
+                    # one network evaluation: its gradient calibrates the FLOPs weight and is reused
+                    data = self._data_loss(val_batch, train_batch)
+                    data_grads = grad_wrt(data, self.alphas)
+                    self._calibrate(data_grads)
+                    penalty = self.regularization(epoch)
+                    penalty_grads = grad_wrt(penalty, self.alphas)
+                    return ([d + p for d, p in zip(data_grads, penalty_grads)],
+                            (data + penalty).detach())
+            if self.relative_regularizers:  # an extra alpha-only evaluation at alpha
+                with weights_frozen(self.model):
+                    self._calibrate(grad_wrt(self._data_loss(val_batch, train_batch), self.alphas))
             if self.kind == 'a2m':
                 with weights_frozen(self.model):
                     return a2m_direction_and_loss(val_loss, self.alphas, self.rho, self.eps, self.center)
