@@ -135,7 +135,7 @@ def test_reference_option_files_use_the_dlsr_objective_and_darts_stays_plain():
         assert opt['train']['pixel_opt']['hfen_weight'] == 0.2 and opt['train']['pixel_opt']['img_range'] == 255
         assert opt['network_g']['type'] == 'SRNASDLSRSupernet'
     full = read_yaml(OPTIONS / 'dlsr_reference_x2.yml')
-    assert full['architect']['warmup_epochs'] == 21 and full['datasets']['train']['gt_size'] == 192
+    assert full['architect']['warmup_epochs'] == 21 and full['datasets']['train']['gt_size'] == 64
     assert full['train']['total_iter'] == 1000 * full['search']['iters_per_epoch'] == 1_000_000
     assert not math.isclose(0.0, full['architect']['optimizer']['lr'])
     darts = read_yaml(OPTIONS / 'darts_dlsr_x2.yml')

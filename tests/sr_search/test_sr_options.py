@@ -27,9 +27,7 @@ def test_full_scale_options_follow_the_paper_and_have_a_demo_twin(path):
     assert opt['architect']['optimizer']['lr'] == 3e-4 and opt['architect']['optimizer']['weight_decay'] == 1e-8
     assert opt['architect']['type'] in ARCHITECT_TYPES
     build_regularizers(opt['architect']['regularizers'])
-    # DLSR's own search splits DIV2K 1-600 / 601-800; the SA-DARTS settings 1-700 / 701-800
-    split = ([1, 600], [601, 800]) if path.stem == 'dlsr_reference_x2' else ([1, 700], [701, 800])
-    assert (opt['search']['train_image_range'], opt['search']['arch_image_range']) == split
+    assert opt['search']['train_image_range'] == [1, 700] and opt['search']['arch_image_range'] == [701, 800]
     sac = path.stem.startswith(('sac_', 'a2m_sac_'))
     assert (opt['network_g']['partial_k'] == 4) == sac
     twin = read_yaml(OPTIONS / f'demo_{path.name}')
