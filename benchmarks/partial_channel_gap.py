@@ -37,6 +37,13 @@ def build(kind):
     return net
 
 
+def _to_tensor(images):
+    """uint8 BGR HxWx3 list -> float RGB Bx3xHxW in [0, 1]."""
+    import numpy as np
+    import torch
+    return torch.from_numpy(np.stack(images)[..., ::-1].copy()).permute(0, 3, 1, 2).float() / 255
+
+
 def patches(data_root, scale, batch, size, gen):
     """Random aligned (LR, HR) patch batches from the demo train split."""
     import numpy as np
@@ -52,8 +59,7 @@ def patches(data_root, scale, batch, size, gen):
             y, x = int(gen.integers(lq.shape[0] - size + 1)), int(gen.integers(lq.shape[1] - size + 1))
             lrs.append(lq[y:y + size, x:x + size])
             hrs.append(gt[y * scale:(y + size) * scale, x * scale:(x + size) * scale])
-        to = lambda imgs: torch.from_numpy(np.stack(imgs)[..., ::-1].copy()).permute(0, 3, 1, 2).float() / 255  # noqa: E731
-        yield to(lrs), to(hrs)
+        yield _to_tensor(lrs), _to_tensor(hrs)
 
 
 def train_and_score(kind, data_root, iters, seed=0):

@@ -114,8 +114,9 @@ def test_cli_query_reads_nats_excerpt(shared_data):
 
 @pytest.mark.parametrize('name', ['darts_search_cifar10_beta', 'darts_search_cifar10_a2m_beta'])
 def test_darts_space_beta_strength_is_the_reference_setting(name):
-    # A2M's beta-DARTS code (DARTS space): lambda_t * (w_red * mean_e LSE(alpha_reduce) + w_nor * mean_e LSE(alpha_normal)),
-    # lambda_t = 0.5 * epoch, w_red = w_nor = 1 (notes/nas_architects.md 1.4); written out here with torch.logsumexp.
+    # A2M's beta-DARTS code (DARTS space): lambda_t * (w_red * mean_e LSE(alpha_reduce)
+    # + w_nor * mean_e LSE(alpha_normal)), lambda_t = 0.5 * epoch, w_red = w_nor = 1 (notes/nas_architects.md 1.4);
+    # written out here with torch.logsumexp.
     import torch
     from srnas.nas.regularizers import build_regularizers
     opt = load_options(OPTION_DIR / f'{name}.yml', 'search')

@@ -10,7 +10,7 @@ Built from the ``architect`` mapping of a YAML file::
     rho: 1.0e-2               # a2m only (NAS-Bench-201 1e-2, DARTS space 1e-1)
     eps: 1.0e-2               # a2m only
     center: alpha_tilde       # a2m only: alpha_tilde (official code) | alpha (paper)
-    xi: null                  # second_order only: unrolling lr, null = weight optimizer lr (SGD/Adam/AdamW step unrolled)
+    xi: null                  # second_order only: unrolling lr, null = weight optimizer lr (its SGD/Adam step)
     fd_scale: 0.01            # second_order only: R = fd_scale / ||grad_w' L_val||
     objective: val            # the loss alpha descends: val (DARTS: L_val) | train_plus_val
                               # (DLSR's search: L_train + L_val, on the same train batch as the weight step)
