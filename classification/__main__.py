@@ -43,6 +43,8 @@ def _parser():
     land.add_argument('--radius', type=int, default=1, help='neighbourhood radius (edges changed)')
     land.add_argument('--to', default=None, help='second architecture: report shortest paths and barriers')
     land.add_argument('--max-paths', type=int, default=24)
+    land.add_argument('--barrier', default='a2m', choices=['a2m', 'max_below_line'],
+                      help='a2m (paper: level means of all shortest paths, 1/2 (A + B) - min) or max_below_line')
     land.add_argument('--dataset', default='cifar10', help='cifar10-valid | cifar10 | cifar100 | ImageNet16-120')
     land.add_argument('--hp', default='200', choices=['12', '200'])
     return parser
@@ -71,8 +73,11 @@ def _landscape(args):
     paths = []
     for path in L.shortest_paths(arch, other, limit=args.max_paths):
         profile = L.path_profile(bench, path, args.dataset, args.hp)
-        paths.append({'path': path, 'test': profile, 'barrier': L.accuracy_barrier(profile)})
+        paths.append({'path': path, 'test': profile, 'barrier': L.accuracy_barrier(profile, args.barrier)})
+    levels = L.accuracy_path(lambda a: bench.query(a, args.dataset, args.hp)['test'], arch, other)
     return {'from': arch, 'to': other, 'distance': L.hamming(arch, other),
+            'barrier_definition': args.barrier, 'level_means': levels,
+            'barrier': L.accuracy_barrier(levels, args.barrier),
             'min_barrier': min(p['barrier'] for p in paths), 'paths': paths}
 
 

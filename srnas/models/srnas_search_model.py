@@ -2,7 +2,8 @@
 
 Per iteration (DARTS order): the architect moves alpha (and the DLSR betas)
 on a batch of the architecture split, unless still in warm-up, then the
-weights take one optimizer step on a training batch. Architect type
+weights take one optimizer step on a training batch. With the architect's
+``step_order: weights_first`` (the DLSR reference) the weight step comes first. Architect type
 (first order, second order, A2M) and regularisers (SA, beta, FLOPs, L2) come
 from the ``architect`` section of the YAML (srnas.nas.architects).
 
@@ -67,11 +68,23 @@ class SRNASSearchModel(BaseModel):
     def optimize_parameters(self, current_iter, train_batch, arch_batch, epoch):
         """One architecture step (after warm-up) and one weight step; returns a log dict."""
         log = {}
+        weights_first = self.architect.step_order == 'weights_first'
+        if not weights_first:
+            self._arch_step(train_batch, arch_batch, epoch, log)
+        self._weight_step(current_iter, train_batch, log)
+        if weights_first:
+            self._arch_step(train_batch, arch_batch, epoch, log)
+        self.log_dict = log
+        return log
+
+    def _arch_step(self, train_batch, arch_batch, epoch, log):
         if arch_batch is not None and self.architect.is_active(epoch):
             arch_log = self.architect.step(arch_batch, epoch, train_batch=train_batch)
             if arch_log.get('updated'):
                 log['l_arch'] = arch_log['val_loss']
                 log['alpha_grad_norm'] = arch_log['alpha_grad_norm']
+
+    def _weight_step(self, current_iter, train_batch, log):
         self.optimizer_g.zero_grad(set_to_none=True)
         loss = self.batch_loss(self.net_g, train_batch)
         loss.backward()
@@ -84,8 +97,6 @@ class SRNASSearchModel(BaseModel):
         if self.schedulers:
             self.update_learning_rate(current_iter)
         log['l_pix'] = float(loss.detach())
-        self.log_dict = log
-        return log
 
     def genotype(self):
         return self.net_g.genotype()
