@@ -119,6 +119,11 @@ def fmt_mean_std(values, digits=2):
     return f'{mean:.{digits}f} ± {std:.{digits}f} (n={len([v for v in values if v is not None])})'
 
 
+def md_arch(arch):
+    """An arch string as a code span inside a markdown table (GFM needs its pipes escaped there)."""
+    return '`' + arch.replace('|', '\\|') + '`'
+
+
 def markdown_table(header, rows):
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
     lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]

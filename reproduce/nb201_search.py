@@ -19,9 +19,11 @@ from pathlib import Path
 
 import yaml
 
+from classification.nb201.arch import parse
+
 from srnas.nas.files import atomic_write_text
 from reproduce.common import (CIFAR10_JPG, NB201_TABLE, REPO, SCALES, TABLE_DATASETS, ReproduceError, default_out,
-                              fmt_mean_std, markdown_table, mean_std, read_json, read_search_run, require,
+                              fmt_mean_std, markdown_table, md_arch, mean_std, read_json, read_search_run, require,
                               run_cli_search, save_figure, write_json, write_yaml)
 
 # method -> (paper option file, changes that define the method on top of it)
@@ -62,6 +64,7 @@ PAPER = {
         'beta': {'cifar10': (94.36, 0.0), 'cifar100': (73.51, 0.0), 'ImageNet16-120': (46.34, 0.0)},
     },
 }
+PARAMETER_FREE = ('none', 'skip_connect', 'avg_pool_3x3')
 OPTIMAL = {'cifar10': 94.37, 'cifar100': 73.51, 'ImageNet16-120': 47.31}  # best cell of the table (test)
 
 
@@ -198,19 +201,25 @@ def markdown(summary, results, scale, random_summary=None):
     text += markdown_table(header, rows)
     if random_summary:
         text += '\nRandom baselines (`reproduce/nb201_random.py`):\n\n' + random_summary
-    text += '\nPer run (final cell, CIFAR-10 table accuracy, epoch chosen):\n\n'
-    text += markdown_table(['method', 'seed', 'final cell', 'index', 'CIFAR-10', 'chosen epoch', 'wall s'],
-                           [[LABELS[r['method']], r['seed'], f"`{r['final']['arch']}`", r['final']['index'],
-                             _two(r['final']['table'].get('cifar10')), r['final']['epoch'], f"{r['wall_seconds']:.0f}"]
-                            for r in results])
+    text += ('\nPer run: final cell, its CIFAR-10 table accuracy, the epoch it comes from (0-based), and how many of '
+             'its 6 edges are parameter-free (none, skip, pool: the DARTS collapse shows as 6):\n\n')
+    text += markdown_table(['method', 'seed', 'final cell', 'index', 'CIFAR-10', 'chosen epoch', 'param-free edges',
+                            'wall s'],
+                           [[LABELS[r['method']], r['seed'], md_arch(r['final']['arch']), r['final']['index'],
+                             _two(r['final']['table'].get('cifar10')), r['final']['epoch'],
+                             parameter_free_edges(r['final']['arch']), f"{r['wall_seconds']:.0f}"] for r in results])
     return text
+
+
+def parameter_free_edges(arch):
+    return sum(op in PARAMETER_FREE for op in parse(arch))
 
 
 def _two(value):
     return 'n/a' if value is None else f'{value:.2f}'
 
 
-def plot_method(method, runs, path):
+def plot_method(method, runs, path, random_mean=None):
     from matplotlib.figure import Figure
     fig = Figure(figsize=(5, 3.2))
     ax = fig.add_subplot(111)
@@ -218,6 +227,8 @@ def plot_method(method, runs, path):
         epochs = [e['epoch'] + 1 for e in r['epochs']]
         ax.plot(epochs, [e['table'].get('cifar10') for e in r['epochs']], lw=0.8, marker='.', label=f"seed {r['seed']}")
     ax.axhline(OPTIMAL['cifar10'], color='grey', ls=':', lw=0.8, label='best cell')
+    if random_mean is not None:
+        ax.axhline(random_mean, color='grey', ls='--', lw=0.8, label='mean of all cells')
     ax.set_xlabel('search epoch')
     ax.set_ylabel('CIFAR-10 test acc. of derived cell (%)')
     ax.set_title(LABELS[method])
@@ -250,16 +261,18 @@ def main(argv=None):
 def report(results, scale, out):
     """(Re)write results.json, results.md and one plot per method from everything finished so far."""
     summary = summarise(results)
-    random_md = None
+    random_md = random_mean = None
     random_json = out.parent / 'nb201_random' / 'results.json'
     if random_json.is_file() and scale != 'smoke':
         random_md = read_json(random_json).get('markdown')
+        random_mean = read_json(random_json)['distribution']['cifar10']['mean']
     write_json(out / 'results.json', {'scale': scale, 'reductions': CPU_SCALE if scale == 'cpu' else
                                       (SMOKE_SCALE if scale == 'smoke' else None),
                                       'summary': summary, 'runs': results, 'paper': PAPER})
     atomic_write_text(out / 'results.md', markdown(summary, results, scale, random_md))
     for method in summary:
-        plot_method(method, [r for r in results if r['method'] == method], out / f'{method}_cifar10_vs_epoch.png')
+        plot_method(method, [r for r in results if r['method'] == method], out / f'{method}_cifar10_vs_epoch.png',
+                    random_mean)
 
 
 if __name__ == '__main__':

@@ -128,7 +128,7 @@ def write_report(out, scale, gaps, recovery, warmup, search_dir):
         for r in recovery:
             final = mean_probs_per_epoch(r)[-1]
             rows.append([LABELS[r['method']], r['seed']] + [f'{p:.3f}' for p in final] +
-                        [f"`{r['final']['arch']}`"] + [r['final']['table'].get(d) for d in TABLE_DATASETS])
+                        [md_arch(r['final']['arch'])] + [r['final']['table'].get(d) for d in TABLE_DATASETS])
         text += markdown_table(['method', 'seed'] + [f'p({n})' for n in NB201_PRIMITIVES] + ['final cell'] +
                                list(TABLE_DATASETS), rows)
         plot_recovery(recovery, out / 'fig4_skip_init_recovery.png', warmup)
