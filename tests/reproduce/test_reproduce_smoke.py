@@ -4,6 +4,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,6 +67,9 @@ def test_nb201_random_smoke(shared_data, tmp_path):
     values = table.test_accuracies('cifar10')
     assert results['distribution']['cifar10']['mean'] == pytest.approx(sum(values) / len(values))
     assert results['distribution']['cifar10']['max'] == max(values)
+    for q in (5, 50, 95):
+        assert results['distribution']['cifar100'][f'p{q}'] == pytest.approx(
+            np.percentile(table.test_accuracies('cifar100'), q))
     run = results['random_search'][0]
     assert run['chosen'] == max(run['tried'], key=lambda t: t['valid_top1'])
     assert len(run['tried']) == 2  # smoke: 2 search epochs = 2 cells x 1 epoch
