@@ -1,6 +1,7 @@
 """``python -m classification search|train|eval -opt options/classification/<file>.yml``."""
 import argparse
 import json
+import math
 import sys
 
 from classification.data.errors import DataError
@@ -17,6 +18,7 @@ COMMANDS = {
     'query': 'NAS-Bench-201 / NATS benchmark accuracies of an architecture string or index',
     'landscape': 'NB201 radius-r neighbourhood accuracies, or shortest paths and barriers to --to (A2M 4.1)',
 }
+BENCH_HELP = 'NAS-Bench-201 .pth file, NATS topology directory or nb201_tss_accuracy.csv table'
 USER_ERRORS = (OptionError, DataError, GenotypeError, ArchStringError, BenchmarkError, NASConfigError)
 
 
@@ -34,11 +36,11 @@ def _parser():
         else:
             p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
     q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])
-    q.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
+    q.add_argument('--benchmark', required=True, help=BENCH_HELP)
     q.add_argument('--arch', required=True, help='architecture string or index')
     q.add_argument('--hp', default='200', choices=['12', '200'])
     land = sub.add_parser('landscape', help=COMMANDS['landscape'], description=COMMANDS['landscape'])
-    land.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
+    land.add_argument('--benchmark', required=True, help=BENCH_HELP)
     land.add_argument('--arch', required=True, help='reference architecture string or index')
     land.add_argument('--radius', type=int, default=1, help='neighbourhood radius (edges changed)')
     land.add_argument('--to', default=None, help='second architecture: report shortest paths and barriers')
@@ -81,6 +83,13 @@ def _landscape(args):
             'min_barrier': min(p['barrier'] for p in paths), 'paths': paths}
 
 
+def _nan_as_null(value):
+    """JSON has no NaN: a value the benchmark lacks (the CSV table's 200-epoch valid) prints as null."""
+    if isinstance(value, dict):
+        return {k: _nan_as_null(v) for k, v in value.items()}
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
@@ -91,7 +100,7 @@ def main(argv=None):
             answers = bench.query_all(arch, hp=args.hp)
             if not answers:  # ask once more to surface why (missing record, bad string, ...)
                 bench.query(arch, 'cifar10-valid', hp=args.hp)
-            print(json.dumps(answers, indent=2))
+            print(json.dumps(_nan_as_null(answers), indent=2))
             return 0
         if args.command == 'landscape':
             print(json.dumps(_landscape(args), indent=2))

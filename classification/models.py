@@ -19,7 +19,7 @@ SEARCH_DEFAULTS = {
     'darts': {'type': 'darts', 'channels': 16, 'layers': 8, 'primitives': 'darts', 'partial_k': 1,
               'edge_normalization': False},
     'nb201': {'type': 'nb201', 'channels': 16, 'cells_per_stage': 5, 'affine': False, 'track_running_stats': True,
-              'partial_k': 1},
+              'partial_k': 1, 'alpha_offset': None},  # alpha_offset {op: value}: e.g. a skip-dominant start
 }
 EVAL_DEFAULTS = {
     'darts': {'type': 'darts', 'network': 'cifar', 'channels': 36, 'layers': 20, 'auxiliary': True,
@@ -60,7 +60,8 @@ def build_search_model(space, num_classes):
                                   edge_normalization=space['edge_normalization'])
     return NB201SearchNetwork(channels=space['channels'], cells_per_stage=space['cells_per_stage'],
                               num_classes=num_classes, affine=space['affine'],
-                              track_running_stats=space['track_running_stats'], partial_k=space['partial_k'])
+                              track_running_stats=space['track_running_stats'], partial_k=space['partial_k'],
+                              alpha_offset=space['alpha_offset'])
 
 
 def build_eval_model(space, genotype, num_classes):
