@@ -29,24 +29,29 @@ ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = ROOT / 'options' / 'search'
 RGB_RANGE = 255  # the reference DLSR code trains and searches on 0..255 images
 
+# The option files ship the calibrated scale, so every run states its loss scale: LITERAL (L1 on 0..1) or X255.
+LITERAL = {'train.pixel_opt.loss_weight': 1.0}
+X255 = {'train.pixel_opt.loss_weight': float(RGB_RANGE)}
+SA_LAMBDA_OVER_255 = {'architect.regularizers': [
+    {'type': 'sa', 'schedule': {'type': 'epoch_over_k', 'k': 5, 'scale': 1 / RGB_RANGE}}]}
 # name: (base demo option file, changes as {dotted.key: value}); None removes a key
 RUNS = {
-    'dlsr_darts': ('demo_darts_dlsr_x2', {}),
-    'dlsr_sac': ('demo_sac_dlsr_x2', {}),
-    'dlsr_sac_x255': ('demo_sac_dlsr_x2', {'train.pixel_opt.loss_weight': RGB_RANGE}),
-    'dlsr_sac_lambda/255': ('demo_sac_dlsr_x2', {'architect.regularizers': [{'type': 'sa', 'schedule': {'type': 'epoch_over_k', 'k': 5, 'scale': 1 / RGB_RANGE}}]}),
-    'imdn_sac': ('demo_sac_imdn_x2', {}),
-    'imdn_sac_x255': ('demo_sac_imdn_x2', {'train.pixel_opt.loss_weight': RGB_RANGE}),
-    'imdn_sac_flops': ('demo_sac_imdn_flops_x2', {}),
-    'imdn_sac_flops_x255': ('demo_sac_imdn_flops_x2', {'train.pixel_opt.loss_weight': RGB_RANGE}),
-    'dlsr_sac_lr3e-4': ('demo_sac_dlsr_x2', {'architect.optimizer.lr': 0.0003}),
-    'dlsr_sac_x255_lr3e-3': ('demo_sac_dlsr_x2', {'train.pixel_opt.loss_weight': RGB_RANGE, 'architect.optimizer.lr': 0.003}),
-    'imdn_darts': ('demo_darts_imdn_x2', {}),
-    'dlsr_beta': ('demo_beta_dlsr_x2', {}),
-    'dlsr_beta_x255': ('demo_beta_dlsr_x2', {'train.pixel_opt.loss_weight': RGB_RANGE}),
-    'dlsr_a2m_sac_x255': ('demo_a2m_sac_dlsr_x2', {'train.pixel_opt.loss_weight': RGB_RANGE}),
-    'dlsr_sa_x255': ('demo_sa_dlsr_x2', {'train.pixel_opt.loss_weight': RGB_RANGE}),
-    'dlsr_sac_lr3e-3': ('demo_sac_dlsr_x2', {'architect.optimizer.lr': 0.003}),
+    'dlsr_darts': ('demo_darts_dlsr_x2', {**LITERAL}),
+    'dlsr_sac': ('demo_sac_dlsr_x2', {**LITERAL}),
+    'dlsr_sac_x255': ('demo_sac_dlsr_x2', {**X255}),
+    'dlsr_sac_lambda/255': ('demo_sac_dlsr_x2', {**LITERAL, **SA_LAMBDA_OVER_255}),
+    'imdn_sac': ('demo_sac_imdn_x2', {**LITERAL}),
+    'imdn_sac_x255': ('demo_sac_imdn_x2', {**X255}),
+    'imdn_sac_flops': ('demo_sac_imdn_flops_x2', {**LITERAL}),
+    'imdn_sac_flops_x255': ('demo_sac_imdn_flops_x2', {**X255}),
+    'dlsr_sac_lr3e-4': ('demo_sac_dlsr_x2', {**LITERAL, 'architect.optimizer.lr': 0.0003}),
+    'dlsr_beta': ('demo_beta_dlsr_x2', {**LITERAL}),
+    'dlsr_beta_x255': ('demo_beta_dlsr_x2', {**X255}),
+    'imdn_darts': ('demo_darts_imdn_x2', {**LITERAL}),
+    'dlsr_sac_x255_lr3e-3': ('demo_sac_dlsr_x2', {**X255, 'architect.optimizer.lr': 0.003}),
+    'dlsr_a2m_sac_x255': ('demo_a2m_sac_dlsr_x2', {**X255}),
+    'dlsr_sa_x255': ('demo_sa_dlsr_x2', {**X255}),
+    'dlsr_sac_lr3e-3': ('demo_sac_dlsr_x2', {**LITERAL, 'architect.optimizer.lr': 0.003}),
 }
 
 
@@ -125,8 +130,8 @@ def table(results):
     lines = ['| run | changes | min margin | margins | data / reg norm (last epoch) | stable since | child conv MACs |',
              '|---|---|---|---|---|---|---|']
     for name, r in results.items():
-        changes = ', '.join(f'{k.split(".")[-1]}={v}' for k, v in r['changes'].items()
-                            if not isinstance(v, list)) or ('lambda x1/255' if r['changes'] else '-')
+        changes = ', '.join('SA lambda x1/255' if isinstance(v, list) else f'{k.split(".")[-1]}={v:g}'
+                            for k, v in r['changes'].items())
         norms = r['grad_norms']
         ratio = f"{norms['data']:.2e} / " + ('-' if r['reg_norm'] is None else f"{r['reg_norm']:.2e}")
         lines.append(f"| {name} | {changes} | {r['min_margin']:.4f} | {' '.join(f'{m:.3f}' for m in r['margins'])} "
