@@ -117,6 +117,7 @@ def run_search(opt, resume=None):
         model.train()
         t0 = time.time()
         seen, loss_sum, correct, alpha_steps = 0, 0.0, 0, 0
+        norm_sums = {}
         alpha_iter = _endless(alpha_loader)
         for step, train_batch in enumerate(train_loader):
             if train_cfg['max_steps_per_epoch'] is not None and step >= train_cfg['max_steps_per_epoch']:
@@ -125,6 +126,8 @@ def run_search(opt, resume=None):
                 loss, logits, y = _weight_step(model, w_opt, train_batch, device, train_cfg['grad_clip'])
             result = architect.step(next(alpha_iter), epoch, train_batch=train_batch)
             alpha_steps += int(result.get('updated', False))
+            for key, value in architect.last_grad_norms.items():
+                norm_sums[key] = norm_sums.get(key, 0.0) + value
             if search_cfg['order'] == 'alpha_first':
                 loss, logits, y = _weight_step(model, w_opt, train_batch, device, train_cfg['grad_clip'])
             loss_sum += float(loss) * len(y)
@@ -138,10 +141,14 @@ def run_search(opt, resume=None):
         record = {'epoch': epoch, 'train_loss': loss_sum / max(seen, 1), 'train_top1': 100.0 * correct / max(seen, 1),
                   'valid_loss': valid['loss'], 'valid_top1': valid['top1'], 'alpha_steps': alpha_steps,
                   'lr': w_opt.param_groups[0]['lr'], 'seconds': time.time() - t0,
-                  'genotype': _genotype_text(genotype)}
+                  'genotype': _genotype_text(genotype),
+                  # mean per-term alpha-gradient norms of the epoch's architect steps (Architect.last_grad_norms)
+                  'alpha_grad_norms': {k: v / max(alpha_steps, 1) for k, v in norm_sums.items()}}
         log.info(f"epoch {epoch + 1}/{epochs} train loss {record['train_loss']:.4f} acc {record['train_top1']:.2f} | "
                  f"valid loss {valid['loss']:.4f} acc {valid['top1']:.2f} | {record['seconds']:.1f}s | "
                  f"genotype {record['genotype']}")
+        if norm_sums:
+            log.info('  |grad alpha| ' + ', '.join(f'{k} {v:.3g}' for k, v in record['alpha_grad_norms'].items()))
         if benchmark is not None:
             record['benchmark'] = _query_benchmark(benchmark, genotype, bench_cfg, log)
         metrics.write(record)

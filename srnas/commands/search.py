@@ -172,6 +172,7 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
     from srnas.models.srnas_search_model import SRNASSearchModel
     from srnas.nas.errors import NASConfigError
     from srnas.nas.files import atomic_torch_save, write_mapping
+    from srnas.nas.recorder import top2_margins
     from srnas.spaces.genotypes import GenotypeError, save_genotype
     from srnas.utils.errors import InputError
 
@@ -207,7 +208,7 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
         train_loader = _epoch_loader(train_set, train_opt, n_iters, _epoch_seed(seed, epoch, 1))
         active = model.architect.is_active(epoch)
         arch_iter = iter(_epoch_loader(arch_set, arch_opt, n_iters, _epoch_seed(seed, epoch, 2))) if active else None
-        sums = {}
+        sums, norm_sums, norm_steps = {}, {}, 0
         bar = tqdm(train_loader, total=n_iters, desc=f'search epoch {epoch + 1}/{epochs}', disable=not progress,
                    leave=False)
         for i, train_batch in enumerate(bar):
@@ -215,13 +216,21 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
             log = model.optimize_parameters(first_iter + i + 1, train_batch, arch_batch, epoch)
             for key, value in log.items():
                 sums[key] = sums.get(key, 0.0) + value
+            if model.architect.last_grad_norms and 'l_arch' in log:
+                norm_steps += 1
+                for key, value in model.architect.last_grad_norms.items():
+                    norm_sums[key] = norm_sums.get(key, 0.0) + value
             bar.set_postfix({k: f'{v:.4f}' for k, v in log.items()})
         entry = {
             'epoch': epoch, 'iter': first_iter + n_iters, 'arch_updated': active,
             'genotype': model.genotype(), 'softmax': model.arch_probabilities(),
             'losses': {k: v / n_iters for k, v in sums.items()},
+            # mean per-term alpha-gradient norms of the epoch's architect steps (Architect.last_grad_norms)
+            'alpha_grad_norms': {k: v / norm_steps for k, v in norm_sums.items()},
             'lr': model.get_current_learning_rate()[0],
         }
+        # how clearly each derived choice wins: top-1 minus top-2 softmax per row of alpha
+        entry['top2_margin'] = top2_margins(entry['softmax']['alpha'])
         history.append(entry)
         recorder = _recorder(model, history)
         summary = _summary(opt, history, epochs, recorder)
@@ -238,7 +247,11 @@ def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=
             old.unlink()
         if progress:
             losses = ', '.join(f'{k} {v:.4f}' for k, v in entry['losses'].items())
-            print(f"epoch {epoch + 1}/{epochs}: {losses}; genotype {entry['genotype']['ops']}", flush=True)
+            norms = ', '.join(f'{k} {v:.3g}' for k, v in entry['alpha_grad_norms'].items())
+            norms = f'; |grad alpha| {norms}' if norms else ''
+            margins = ' '.join(f'{m:.3f}' for m in entry['top2_margin'])
+            print(f"epoch {epoch + 1}/{epochs}: {losses}{norms}; genotype {entry['genotype']['ops']} "
+                  f"(top-2 margins {margins})", flush=True)
     if tb is not None:
         tb.close()
     if not history:
@@ -270,6 +283,8 @@ def _log_tensorboard(tb, entry, labels):
     step = entry['epoch']
     for key, value in entry['losses'].items():
         tb.add_scalar(f'losses/{key}', value, step)
+    for key, value in entry['alpha_grad_norms'].items():
+        tb.add_scalar(f'alpha_grad_norm/{key}', value, step)
     for name, probs in entry['softmax'].items():
         rows = probs if isinstance(probs[0], list) else [probs]
         names = labels.get(name) or [f'op{i}' for i in range(len(rows[0]))]

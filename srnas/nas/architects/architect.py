@@ -16,6 +16,15 @@ Built from the ``architect`` mapping of a YAML file::
                               # (DLSR's search: L_train + L_val, on the same train batch as the weight step)
     step_order: alpha_first   # alpha_first (DARTS) | weights_first (DLSR): read by the search loop
 
+After every update ``last_grad_norms`` holds the global L2 norm of each term of
+the alpha direction: ``data`` (the data-loss part), one key per regulariser
+(its name: ``sa``, ``beta``, ``flops``, ``l2``) and ``total`` (the direction
+the optimizer was given, after ``grad_clip``). A regulariser depends on alpha
+only, so its gradient is one cheap autograd call at the current alpha, and
+``data`` is the direction minus those gradients: exactly the data term's
+gradient for first and second order, and for A2M the part of its direction
+that the regularisers' plain gradients do not account for.
+
 The task gives ``loss_fn(model, batch) -> scalar`` (SR: L1 on (LR, HR);
 classification: cross-entropy); regularisers are added to the validation loss
 in every evaluation the architect makes. ``model`` is a ``SupernetMixin``.
@@ -129,10 +138,33 @@ class Architect:
             check_unrollable(weight_optimizer)
         self.weight_optimizer = weight_optimizer
         self.num_steps = 0
+        self.last_grad_norms: Dict[str, float] = {}
 
     # ------------------------------------------------------------------------------------------
     def regularization(self, epoch: float):
         return total_regularization(self.regularizers, self.model, epoch)
+
+    def regularizer_gradients(self, epoch: float) -> Dict[str, list]:
+        """d(coefficient * penalty)/d alpha of each regulariser at the current alpha, keyed by its name
+        (a repeated name gets a suffix: sa, sa_2)."""
+        grads = {}
+        for reg in self.regularizers:
+            key, n = reg.name, 2
+            while key in grads:
+                key, n = f'{reg.name}_{n}', n + 1
+            with torch.enable_grad():
+                grads[key] = grad_wrt(reg(self.model, epoch), self.alphas)
+        return grads
+
+    def _grad_norms(self, direction, epoch: float) -> Dict[str, float]:
+        """Per-term norms of ``direction`` (before clipping); see the module docstring."""
+        reg_grads = self.regularizer_gradients(epoch)
+        data = [d.detach().clone() for d in direction]
+        for grads in reg_grads.values():
+            data = [d - g.detach() for d, g in zip(data, grads)]
+        norms = {'data': float(global_norm(data))}
+        norms.update({key: float(global_norm(grads)) for key, grads in reg_grads.items()})
+        return norms
 
     def is_active(self, epoch: float) -> bool:
         """False during the warm-up epochs, when alpha stays frozen."""
@@ -189,13 +221,17 @@ class Architect:
     def step(self, val_batch, epoch: float, train_batch=None) -> Dict[str, float]:
         """One alpha update at ``epoch`` (the real epoch counter: it drives warm-up and lambda schedules)."""
         if not self.is_active(epoch):
+            self.last_grad_norms = {}
             return {'updated': False}
         grads, loss = self.direction(val_batch, epoch, train_batch)
+        norms = self._grad_norms(grads, epoch)
         for alpha, grad in zip(self.alphas, grads):
             alpha.grad = grad.detach().clone()
         grad_norm = float(global_norm(grads))
         if self.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.alphas, self.grad_clip)
+        norms['total'] = float(global_norm([alpha.grad for alpha in self.alphas]))
+        self.last_grad_norms = norms
         self.optimizer.step()
         for alpha in self.alphas:
             alpha.grad = None
