@@ -145,11 +145,11 @@ def search_options(space, method, scale, data, name):
     gt_dir, lq_dir, meta = _subimages(data)
     for split, photos in (('train', WEIGHT_PHOTOS), ('train_arch', ARCH_PHOTOS)):
         d = opt['datasets'][split]
-        d.update({'dataroot_gt': str(gt_dir), 'dataroot_lq': str(lq_dir), 'meta_info_file': str(meta),
-                  'num_worker_per_gpu': 0})
+        d.update({'dataroot_gt': str(gt_dir), 'dataroot_lq': str(lq_dir), 'meta_info_file': str(meta)})
         d.pop('filename_tmpl', None)
-        if scale['search']['gt_size']:
+        if scale['search']['gt_size']:  # CPU scales: small patches, no loader workers (one core per job)
             d['gt_size'], d['batch_size_per_gpu'] = scale['search']['gt_size'], scale['search']['batch']
+            d['num_worker_per_gpu'] = 0
     last = min(ARCH_PHOTOS[1], scale['photos'])
     split_at = max(1, min(WEIGHT_PHOTOS[1], last - 1)) if scale['photos'] < ARCH_PHOTOS[1] else WEIGHT_PHOTOS[1]
     opt['search']['train_image_range'] = [1, split_at]
@@ -177,7 +177,8 @@ def run_search_unit(out, space, method, scale, data):
     exp = unit / 'experiments' / name
     log = json.loads((exp / 'search_log.json').read_text())
     last = log['epochs'][-1]
-    result = {'space': space, 'method': method, 'genotype': last['genotype'], 'genotype_file': str(exp / 'genotype.json'),
+    result = {'space': space, 'method': method, 'genotype': last['genotype'],
+              'genotype_file': str(exp / 'genotype.json'),
               'seconds': time.time() - start, 'stable_since_epoch': log['stable_since_epoch'],
               'epochs': len(log['epochs']), 'top2_margin': last.get('top2_margin'),
               'alpha_grad_norms': last.get('alpha_grad_norms')}
@@ -221,9 +222,10 @@ def child_train_options(derived_yml, scale, data, seed, name, space):
     opt['name'], opt['manual_seed'] = name, seed
     gt_dir, lq_dir, meta = _subimages(data)
     opt['datasets']['train'].update({'dataroot_gt': str(gt_dir), 'dataroot_lq': str(lq_dir),
-                                     'meta_info_file': str(meta), 'num_worker_per_gpu': 0})
+                                     'meta_info_file': str(meta)})
     c = scale['child']
     if c['total_iter']:
+        opt['datasets']['train']['num_worker_per_gpu'] = 0
         opt['datasets']['train']['gt_size'] = c['gt_size']
         opt['datasets']['train']['batch_size_per_gpu'] = c['batch']
         opt['train']['total_iter'] = c['total_iter']
