@@ -111,7 +111,8 @@ def test_recorder_series_stability_and_best_epoch():
     assert values[2] == pytest.approx(expected)
     assert recorder.genotype_stable_since() == 2  # op1 wins from epoch 2 on (op0 at epoch 1)
     assert recorder.best_by_val_loss()['epoch'] == 2
-    assert recorder.should_stop(patience=2) and not recorder.should_stop(patience=3)
+    # A2M stops once epoch - best_epoch > patience: last epoch 4, best 2
+    assert recorder.should_stop(patience=1) and not recorder.should_stop(patience=2)
     with pytest.raises(NASConfigError, match="no arch parameter 'beta'"):
         recorder.series('beta')
     with pytest.raises(ValueError, match='epochs must increase'):
