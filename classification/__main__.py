@@ -30,7 +30,7 @@ def _parser():
         p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                        help='override an option, e.g. --set train.epochs=2 (repeatable)')
         if name in ('search', 'train'):
-            p.add_argument('--resume', default=None, help='checkpoint.pth of an interrupted run')
+            p.add_argument('--resume', default=None, help='checkpoints/epoch_*.pth of an interrupted run')
         else:
             p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
     q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])
@@ -93,8 +93,8 @@ def main(argv=None):
             return 0
         opt = load_options(args.opt, args.command, args.set)
         if args.command == 'search':
-            from classification.search import run_search
-            run_search(opt, resume=args.resume)
+            from classification.search import run_classification_search
+            run_classification_search(opt, resume=args.resume)
         elif args.command == 'train':
             from classification.train import run_train
             run_train(opt, resume=args.resume)

@@ -10,7 +10,6 @@ from classification.nb201.tiny_network import TinyNetwork
 from classification.ops import DARTS_PRIMITIVES, DARTS_PRIMITIVES_NO_NONE
 from classification.options import OptionError, section
 from srnas.nas.genotype import load_genotype
-from srnas.nas.genotype import save_genotype as core_save_genotype
 
 SPACES = ('darts', 'nb201')
 PRIMITIVE_SETS = {'darts': DARTS_PRIMITIVES, 'darts_no_none': DARTS_PRIMITIVES_NO_NONE}
@@ -94,11 +93,6 @@ def genotype_to_json(kind, genotype):
     return {'space': 'nb201', 'arch': genotype, 'index': nb201_arch.arch_index(genotype)}
 
 
-def save_genotype(kind, genotype, path, **extra):
-    core_save_genotype({**genotype_to_json(kind, genotype), **extra}, path)
-    return Path(path)
-
-
 def resolve_genotype(kind, value):
     """A genotype from the YAML ``genotype`` value: a published name / arch string, or a file written by search."""
     if value is None:
@@ -117,8 +111,10 @@ def resolve_genotype(kind, value):
     if not path.is_file():
         raise OptionError(f"genotype '{text}' is neither an NB201 arch string nor an existing file")
     if path.suffix.lower() in ('.json', '.yml', '.yaml'):
-        data = load_genotype(path, required_keys=('arch',))
-        arch = data['arch']
+        data = load_genotype(path)
+        arch = data.get('genotype', data.get('arch'))  # search output; 'arch': files of srnas <= 0.1
+        if arch is None:
+            raise OptionError(f"genotype file {path} has neither a 'genotype' nor an 'arch' entry")
     else:
         arch = path.read_text().strip()
     try:

@@ -6,8 +6,9 @@ import torch
 
 from classification.darts import genotypes as G
 from classification.nb201.arch import arch_index, meta_archs
-from classification.search import run_search
+from classification.search import run_classification_search as run_search
 from classification.train import run_eval, run_train
+from srnas.nas.search_loop import latest_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ def search(tmp_path, name, space, architect, **extra):
 
 
 def alphas_of_checkpoint(result):
-    state = torch.load(result['output_dir'] / 'checkpoint.pth', weights_only=False)
+    state = torch.load(latest_checkpoint(result['output_dir']), weights_only=False)
     return state['architect']['alphas']
 
 
@@ -105,7 +106,8 @@ def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthe
         assert answer['valid'] == pytest.approx(_benchmark_value(answer['index']) - 1.0)
         assert 'error' in record['benchmark']['cifar100']  # not in this file: reported, not fatal
     saved = json.loads(result['genotype_path'].read_text())
-    assert saved['arch'] == result['genotype'] and saved['index'] == arch_index(saved['arch'])
+    assert saved['space'] == 'nb201' and saved['genotype'] == result['genotype']
+    assert saved['index'] == arch_index(saved['genotype'])
     assert saved['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
     trained = train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
     # eval also reports what the benchmark recorded for the trained cell
@@ -118,7 +120,7 @@ def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthe
 def test_beta_second_order_search_on_nb201_with_partial_channels(tmp_path):
     result, records = search(tmp_path, 'beta2', {**TINY_NB201, 'partial_k': 2},
                              {'type': 'second_order', 'regularizers': [{'type': 'beta'}]})
-    initial = torch.load(result['output_dir'] / 'checkpoint.pth', weights_only=False)['architect']['num_steps']
+    initial = torch.load(latest_checkpoint(result['output_dir']), weights_only=False)['architect']['num_steps']
     assert initial == 2 and len(records) == 2
     history = json.loads((result['output_dir'] / 'alpha_history.json').read_text())
     assert [e['epoch'] for e in history['entries']] == [0, 1]
@@ -151,7 +153,7 @@ def test_interrupted_search_resumes_exactly(tmp_path, monkeypatch):
     with pytest.raises(Interrupted):
         run_search({**base, 'name': 'cut', 'output_root': str(tmp_path)})
     monkeypatch.setattr(search_module, 'evaluate', real_evaluate)
-    checkpoint = tmp_path / 'cut' / 'checkpoint.pth'
+    checkpoint = latest_checkpoint(tmp_path / 'cut')
     assert torch.load(checkpoint, weights_only=False)['epoch'] == 0
     resumed = run_search({**base, 'name': 'cut', 'output_root': str(tmp_path)}, resume=checkpoint)
 
