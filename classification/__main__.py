@@ -30,7 +30,7 @@ def _parser():
         p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                        help='override an option, e.g. --set train.epochs=2 (repeatable)')
         if name in ('search', 'train'):
-            p.add_argument('--resume', default=None, help='checkpoints/epoch_*.pth of an interrupted run')
+            p.add_argument('--resume', default=None, help='checkpoint of an interrupted run (search: checkpoints/epoch_*.pth, train: checkpoint.pth)')
         else:
             p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
     q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])

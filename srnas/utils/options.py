@@ -7,8 +7,10 @@ option at fault: unknown keys, unknown ``type`` names, wrongly typed values, mis
 data folders, unreadable images and LR/GT pairs whose sizes do not fit ``scale``.
 
 Model types widen the accepted keys with a class attribute
-``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level), e.g. the NAS
-search model's top-level ``search:`` and ``architect:`` blocks and ``train: {grad_clip}``.
+``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level). Search files
+(``srnas search``, ``model_type: SRNASSearchModel``) are read by the search loop, not by a
+BasicSR model: ``search=True`` accepts their ``search:`` and ``architect:`` blocks and
+``train: {grad_clip}``.
 """
 import inspect
 from collections import OrderedDict
@@ -69,6 +71,9 @@ VALUE_TYPES = {
     'datasets.*.use_rot': (_BOOL, 'true or false'),
 }
 
+SEARCH_MODEL_TYPE = 'SRNASSearchModel'
+SEARCH_EXTRA_KEYS = {'': {'search', 'architect'}, 'train': {'grad_clip'}}
+
 # Full decoding of every image is affordable up to this many files; beyond it only headers are read.
 FULL_DECODE_LIMIT = 500
 
@@ -126,11 +131,11 @@ def apply_overrides(opt, entries, source='--force_yml'):
     return opt
 
 
-def load_options(path, is_train=True, overrides=None, check_data=True):
+def load_options(path, is_train=True, overrides=None, check_data=True, search=False):
     """Read, override and validate an option file; returns the option dict (BasicSR schema)."""
     opt = read_yaml(path)
     apply_overrides(opt, overrides)
-    validate_options(opt, path, is_train=is_train, check_data=check_data)
+    validate_options(opt, path, is_train=is_train, check_data=check_data, search=search)
     return opt
 
 
@@ -220,10 +225,11 @@ def _check_network(opt, key, check, registry):
         check.fail(f'{key}.upscale', f"is {net_opt['upscale']} but 'scale' is {opt['scale']}")
 
 
-def validate_options(opt, path, is_train=True, check_data=True):
-    """Raise InputError for the first problem found in ``opt`` (read from ``path``)."""
+def validate_options(opt, path, is_train=True, check_data=True, search=False):
+    """Raise InputError for the first problem found in ``opt`` (read from ``path``; ``search``: a search file)."""
     from srnas.basicsr_compat import register_plugins
     register_plugins()
+    from basicsr.models.base_model import BaseModel
     from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, \
         MODEL_REGISTRY
 
@@ -231,8 +237,13 @@ def validate_options(opt, path, is_train=True, check_data=True):
     for required in ('name', 'model_type', 'datasets', 'network_g'):
         if required not in opt:
             check.fail(required, 'missing')
-    model_cls = check.registered(MODEL_REGISTRY, opt.get('model_type'), 'model_type')
-    extra = _model_extra_keys(model_cls)
+    if search:
+        if opt['model_type'] != SEARCH_MODEL_TYPE:
+            check.fail('model_type', f"must be {SEARCH_MODEL_TYPE} in a search file, got {opt['model_type']!r}")
+        model_cls, extra = BaseModel, SEARCH_EXTRA_KEYS
+    else:
+        model_cls = check.registered(MODEL_REGISTRY, opt.get('model_type'), 'model_type')
+        extra = _model_extra_keys(model_cls)
     top_allowed = TOP_LEVEL_KEYS | extra.get('', set())
     for key in opt:
         if key not in top_allowed and not key.startswith('network_'):

@@ -15,7 +15,7 @@ def _initial_alpha(network, seed):
 
 
 def _run(tmp_path, opt):
-    from srnas.commands.search import run_search
+    from srnas.commands.search import run_sr_search as run_search
     path = write_options(opt, tmp_path / f"{opt['name']}.yml")
     return run_search(path, root=tmp_path, progress=False)
 
@@ -37,7 +37,7 @@ def test_search_moves_alpha_and_derives_a_trainable_child(tmp_path, tiny_sr_data
     history = result['history']
     assert [e['arch_updated'] for e in history] == [False, True]  # one warm-up epoch
     state = torch.load(result['experiment_dir'] / 'checkpoints' / 'epoch_00001.pth', weights_only=False)
-    final = state['model']['architect']['alphas']
+    final = state['architect']['alphas']
     initial = _initial_alpha(network, seed=0)
     assert set(final) == set(initial)
     assert all(not torch.equal(final[k], initial[k]) for k in initial)  # every arch tensor moved

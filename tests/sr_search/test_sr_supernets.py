@@ -123,3 +123,9 @@ def test_registered_in_basicsr():
     from basicsr.utils.registry import ARCH_REGISTRY
     for name in ('SRNASDLSRChild', 'SRNASDLSRSupernet', 'SRNASIMDNChild', 'SRNASIMDNSupernet'):
         assert ARCH_REGISTRY.get(name) is not None
+
+
+def test_dlsr_betas_are_labelled_by_the_cells_they_weight():
+    from srnas.spaces.dlsr_supernet import DLSRSupernet
+    names = DLSRSupernet(upscale=2, num_feat=8, partial_k=2).arch_op_names()
+    assert names['beta_3'] == ['B1', 'B2'] and names['beta_6'] == ['B1', 'B2', 'B3', 'B4', 'B5']
