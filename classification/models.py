@@ -9,7 +9,7 @@ from classification.nb201.search_net import NB201SearchNetwork
 from classification.nb201.tiny_network import TinyNetwork
 from classification.ops import DARTS_PRIMITIVES, DARTS_PRIMITIVES_NO_NONE
 from classification.options import OptionError, section
-from srnas.nas.genotype import load_genotype
+from srnas.nas.genotype import read_genotype_file
 
 SPACES = ('darts', 'nb201')
 PRIMITIVE_SETS = {'darts': DARTS_PRIMITIVES, 'darts_no_none': DARTS_PRIMITIVES_NO_NONE}
@@ -111,10 +111,7 @@ def resolve_genotype(kind, value):
     if not path.is_file():
         raise OptionError(f"genotype '{text}' is neither an NB201 arch string nor an existing file")
     if path.suffix.lower() in ('.json', '.yml', '.yaml'):
-        data = load_genotype(path)
-        arch = data.get('genotype', data.get('arch'))  # search output; 'arch': files of srnas <= 0.1
-        if arch is None:
-            raise OptionError(f"genotype file {path} has neither a 'genotype' nor an 'arch' entry")
+        _, arch, _ = read_genotype_file(path)
     else:
         arch = path.read_text().strip()
     try:

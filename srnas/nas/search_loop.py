@@ -303,9 +303,8 @@ class _Outputs:
     def write_genotype(self, recorder, genotypes):
         chosen = _selected(recorder, self.opts.select)
         genotype = genotypes[str(chosen)]
-        save_genotype({'space': self.task.space, 'genotype': genotype, 'epoch': chosen,
-                       'selected_by': self.opts.select, 'stable_since_epoch': recorder.genotype_stable_since(),
-                       **self.task.genotype_meta(genotype)}, self.genotype_file)
+        save_genotype(self.task.space, genotype, self.genotype_file, epoch=chosen, selected_by=self.opts.select,
+                      stable_since_epoch=recorder.genotype_stable_since(), **self.task.genotype_meta(genotype))
         return chosen, genotype
 
     def close(self):

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 from srnas.nas.errors import NASConfigError
-from srnas.nas.files import read_mapping, write_mapping
+from srnas.nas.genotype import read_genotype_file
+from srnas.nas.genotype import save_genotype as save_genotype_file
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES
 
 SPACES = {'dlsr': DLSR_CANDIDATES, 'imdn': IMDN_CANDIDATES}
@@ -67,20 +68,17 @@ def load_genotype(spec, space=None):
     """Genotype from a dict, or from a JSON/YAML file path (the file is named in errors)."""
     if isinstance(spec, (str, os.PathLike)):
         try:
-            data = read_mapping(spec, what='genotype file')
+            _, data, _ = read_genotype_file(spec)
         except NASConfigError as err:
             raise GenotypeError(str(err)) from None
-        if 'genotype' in data:  # the file written by srnas search / derive wraps it with metadata
-            data = data['genotype']
         return validate_genotype(data, space, source=f'genotype file {Path(spec)}')
     return validate_genotype(spec, space)
 
 
 def save_genotype(genotype, path, extra=None):
-    """Write ``{"genotype": ..., **extra}`` (JSON, or YAML for .yml), write-then-rename."""
-    payload = {'genotype': validate_genotype(genotype)}
-    payload.update(extra or {})
-    return write_mapping(path, payload)
+    """Write the genotype file ``{"space": ..., "genotype": ..., **extra}`` (srnas.nas.genotype)."""
+    genotype = validate_genotype(genotype)
+    return save_genotype_file(genotype['space'], genotype, path, **(extra or {}))
 
 
 # The DLSR network of the paper (reference checkpoint RFDN_beta1_para_loss.pt).
