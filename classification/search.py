@@ -24,9 +24,8 @@ from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
 from classification.utils import RunContext, topk_correct
 from srnas.nas.architects import build_architect
-from srnas.nas.errors import NASConfigError
 from srnas.nas import search_loop
-from srnas.nas.search_loop import LoopOptions, SearchTask, latest_checkpoint, seed_everything
+from srnas.nas.search_loop import LoopOptions, SearchTask, latest_checkpoint
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'max_steps_per_epoch': None}
@@ -146,7 +145,6 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     search_cfg = section(opt, 'search', SEARCH_DEFAULTS)
     bench_cfg = section(opt, 'benchmark', BENCH_DEFAULTS)
     run = RunContext(opt, 'search')
-    seed_everything(run.seed)
     task = ClassificationSearch(opt, space, data_cfg, train_cfg, bench_cfg, run)
     n_weights = sum(p.numel() for p in task.model.weights())
     run.log.info(f"search {opt['name']}: space {space['type']} ({n_weights:,} weights), data {data_cfg['name']} "
@@ -158,10 +156,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
                        name=opt['name'], summary={'options': opt.get('_source')})
     if resume is None and auto_resume:
         resume = latest_checkpoint(run.out_dir)
-    try:
-        result = search_loop.run_search(task, loop, resume=resume)
-    except NASConfigError as err:
-        raise OptionError(str(err)) from None
+    result = search_loop.run_search(task, loop, resume=resume)
     result['genotype'] = task.genotype_object(result['genotype'])
     result['genotype_path'] = result['genotype_file']
     run.log.info(f"genotype (epoch {result['selected_epoch'] + 1}/{loop.epochs}, by {loop.select}) written to "

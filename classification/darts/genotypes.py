@@ -10,7 +10,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from classification.ops import DARTS_OPS
-from srnas.nas import NASConfigError
+from srnas.errors import GenotypeError, NASConfigError
 from srnas.nas.genotype import read_genotype_file, save_genotype
 
 Genotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')
@@ -55,10 +55,6 @@ PUBLISHED = {
     'PC_DARTS_CIFAR': PC_DARTS_CIFAR,
     'PC_DARTS_IMAGENET': PC_DARTS_IMAGENET,
 }
-
-
-class GenotypeError(ValueError):
-    """A genotype that does not describe a valid DARTS cell."""
 
 
 def validate(genotype, where='genotype'):

@@ -10,7 +10,7 @@ IMDN:  {"space": "imdn", "ops": [c1, c2, c3, c4]}
 import os
 from pathlib import Path
 
-from srnas.nas.errors import NASConfigError
+from srnas.errors import GenotypeError, NASConfigError
 from srnas.nas.genotype import read_genotype_file
 from srnas.nas.genotype import save_genotype as save_genotype_file
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES
@@ -19,10 +19,6 @@ SPACES = {'dlsr': DLSR_CANDIDATES, 'imdn': IMDN_CANDIDATES}
 DLSR_NUM_CELLS = 6
 DLSR_OPS_PER_CELL = 3
 IMDN_POSITIONS = ('c1', 'c2', 'c3', 'c4')
-
-
-class GenotypeError(ValueError):
-    """A genotype that does not describe a network of the expected space."""
 
 
 def validate_genotype(genotype, space=None, source='genotype'):

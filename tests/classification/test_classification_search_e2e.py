@@ -19,7 +19,7 @@ TINY_NB201 = {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1}
 
 
 def search(tmp_path, name, space, architect, **extra):
-    opt = {'name': name, 'seed': 0, 'device': 'cpu', 'output_root': str(tmp_path), 'space': space,
+    opt = {'name': name, 'manual_seed': 0, 'num_gpu': 0, 'output_root': str(tmp_path), 'space': space,
            'data': dict(TINY_DATA), 'train': dict(TINY_TRAIN), 'architect': architect, **extra}
     result = run_search(opt)
     records = [json.loads(line) for line in (result['output_dir'] / 'metrics.jsonl').read_text().splitlines()]
@@ -32,11 +32,11 @@ def alphas_of_checkpoint(result):
 
 
 def train_from(tmp_path, genotype_path, space, name='retrain'):
-    opt = {'name': name, 'seed': 0, 'device': 'cpu', 'output_root': str(tmp_path), 'genotype': str(genotype_path),
+    opt = {'name': name, 'manual_seed': 0, 'num_gpu': 0, 'output_root': str(tmp_path), 'genotype': str(genotype_path),
            'space': space, 'data': {**TINY_DATA, 'subset': 16}, 'train': {'epochs': 1, 'max_steps_per_epoch': 2}}
     trained = run_train(opt)
     # evaluating the written model again must give exactly the accuracy the training run reported
-    again = run_eval({'data': opt['data'], 'device': 'cpu'}, trained['output_dir'] / 'model_final.pth')
+    again = run_eval({'data': opt['data'], 'num_gpu': 0}, trained['output_dir'] / 'model_final.pth')
     assert again['top1'] == pytest.approx(trained['test']['top1'])
     assert again['params'] == trained['params']
     return trained
@@ -111,7 +111,7 @@ def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthe
     assert saved['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
     trained = train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
     # eval also reports what the benchmark recorded for the trained cell
-    evaluated = run_eval({'data': {**TINY_DATA, 'subset': 16}, 'device': 'cpu',
+    evaluated = run_eval({'data': {**TINY_DATA, 'subset': 16}, 'num_gpu': 0,
                           'benchmark': {'path': str(synthetic_nb201_pth)}},
                          trained['output_dir'] / 'model_final.pth')
     assert evaluated['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
@@ -138,7 +138,7 @@ def test_interrupted_search_resumes_exactly(tmp_path, monkeypatch):
     architect = {'type': 'first_order'}
     data = {**TINY_DATA, 'subset': 16}
     train = {'epochs': 2, 'max_steps_per_epoch': 3}
-    base = {'seed': 3, 'device': 'cpu', 'space': space, 'architect': architect, 'data': data, 'train': train}
+    base = {'manual_seed': 3, 'num_gpu': 0, 'space': space, 'architect': architect, 'data': data, 'train': train}
     full = run_search({**base, 'name': 'full', 'output_root': str(tmp_path)})
 
     real_evaluate, calls = search_module.evaluate, []
