@@ -17,8 +17,6 @@ import argparse
 from pathlib import Path
 
 HELP = 'turn a searched genotype into a child network: genotype file + ready train/test YAML'
-DEFAULT_WIDTH = {'dlsr': 48, 'imdn': 64}
-CHILD_TYPE = {'dlsr': 'SRNASDLSRChild', 'imdn': 'SRNASIMDNChild'}
 BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100')
 
 
@@ -70,10 +68,11 @@ def _read_search_genotype(path):
 
 
 def child_network_options(genotype, genotype_file, scale, num_feat=None, num_blocks=None):
-    space = genotype['space']
-    net = {'type': CHILD_TYPE[space], 'genotype': str(genotype_file), 'upscale': scale,
-           'num_feat': num_feat or DEFAULT_WIDTH[space]}
-    if space == 'imdn' and num_blocks:
+    from srnas.nas.registry import SPACE_REGISTRY
+    space = SPACE_REGISTRY.get(genotype['space'])
+    net = {'type': space.child_type, 'genotype': str(genotype_file), 'upscale': scale,
+           'num_feat': num_feat or space.default_width}
+    if num_blocks:  # demo supernets with fewer blocks than the paper's (IMDN)
         net['num_blocks'] = num_blocks
     return net
 

@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Mapping, Sequence, Union
 import torch
 
 from srnas.nas.errors import NASConfigError
+from srnas.nas.registry import REGULARIZER_REGISTRY
 
 Alphas = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -218,6 +219,7 @@ class Regularizer:
         return f'{type(self).__name__}(schedule={self.schedule!r}, groups={self.groups})'
 
 
+@REGULARIZER_REGISTRY.register()
 class SARegularizer(Regularizer):
     name = 'sa'
     default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = epoch / 5
@@ -231,6 +233,7 @@ class SARegularizer(Regularizer):
         return sa_loss(self.alphas(model), self.nu, self.mu)
 
 
+@REGULARIZER_REGISTRY.register()
 class BetaRegularizer(Regularizer):
     name = 'beta'
     default_schedule = {'type': 'linear', 'start': 0.0, 'slope': 0.5}  # beta-DARTS: 0.5 * epoch
@@ -240,6 +243,7 @@ class BetaRegularizer(Regularizer):
         return beta_loss(self.alphas(model))
 
 
+@REGULARIZER_REGISTRY.register()
 class FlopsRegularizer(Regularizer):
     name = 'flops'
     params = {'temperature': 1.0}
@@ -259,6 +263,7 @@ class FlopsRegularizer(Regularizer):
         return flops_loss([a for a, _ in pairs], [c for _, c in pairs], self.temperature)
 
 
+@REGULARIZER_REGISTRY.register()
 class L2Regularizer(Regularizer):
     name = 'l2'
     params = {}
@@ -267,17 +272,16 @@ class L2Regularizer(Regularizer):
         return l2_loss(self.alphas(model))
 
 
-REGULARIZERS: Dict[str, Callable[..., Regularizer]] = {
-    cls.name: cls for cls in (SARegularizer, BetaRegularizer, FlopsRegularizer, L2Regularizer)}
+REGULARIZERS = REGULARIZER_REGISTRY  # the srnas 0.1 name
 
 
 def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     if not isinstance(spec, Mapping):
         raise NASConfigError(f'{where}: expected a mapping with a type, got {spec!r}')
     kind = spec.get('type')
-    if kind not in REGULARIZERS:
-        raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {sorted(REGULARIZERS)}')
-    cls = REGULARIZERS[kind]
+    if kind not in REGULARIZER_REGISTRY:
+        raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {list(REGULARIZER_REGISTRY)}')
+    cls = REGULARIZER_REGISTRY.get(kind)
     _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', *cls.params])
     if 'schedule' in spec and 'weight' in spec:
         raise NASConfigError(f'{where}: give either weight (constant) or schedule, not both')

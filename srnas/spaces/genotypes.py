@@ -12,34 +12,38 @@ from pathlib import Path
 
 from srnas.errors import GenotypeError, NASConfigError
 from srnas.nas.genotype import read_genotype_file
+from srnas.nas.registry import SPACE_REGISTRY, SearchSpace
 from srnas.nas.genotype import save_genotype as save_genotype_file
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES
 
-SPACES = {'dlsr': DLSR_CANDIDATES, 'imdn': IMDN_CANDIDATES}
 DLSR_NUM_CELLS = 6
 DLSR_OPS_PER_CELL = 3
 IMDN_POSITIONS = ('c1', 'c2', 'c3', 'c4')
 
 
 def validate_genotype(genotype, space=None, source='genotype'):
-    """Check ``genotype`` (a dict) and return a clean copy; ``source`` names it in errors."""
+    """Check ``genotype`` (a dict naming its space) with its registered space; returns a clean copy."""
     if not isinstance(genotype, dict):
         raise GenotypeError(f'{source}: expected a mapping with keys space/ops, got {type(genotype).__name__}')
     found = genotype.get('space')
-    if found not in SPACES:
-        raise GenotypeError(f"{source}: 'space' must be one of {sorted(SPACES)}, got {found!r}")
+    if found not in SPACE_REGISTRY:
+        raise GenotypeError(f"{source}: 'space' must be one of {list(SPACE_REGISTRY)}, got {found!r}")
     if space is not None and found != space:
         raise GenotypeError(f"{source}: this is a '{found}' genotype but a '{space}' network was asked for")
-    ops = genotype.get('ops')
-    expected = DLSR_OPS_PER_CELL if found == 'dlsr' else len(IMDN_POSITIONS)
-    if not isinstance(ops, (list, tuple)) or len(ops) != expected:
-        raise GenotypeError(f"{source}: 'ops' must list {expected} operation names for the {found} space, got {ops!r}")
+    return SPACE_REGISTRY.get(found).validate(genotype, source)
+
+
+def validate_op_list(genotype, source, candidates, count, more=None):
+    """The common shape ``{"space", "ops": [count names of candidates], **more}``; ``more``: key -> checker."""
+    found, ops, more = genotype['space'], genotype.get('ops'), more or {}
+    if not isinstance(ops, (list, tuple)) or len(ops) != count:
+        raise GenotypeError(f"{source}: 'ops' must list {count} operation names for the {found} space, got {ops!r}")
     for name in ops:
-        if name not in SPACES[found]:
-            raise GenotypeError(f"{source}: unknown {found} operation '{name}'; known: {', '.join(SPACES[found])}")
+        if name not in candidates:
+            raise GenotypeError(f"{source}: unknown {found} operation '{name}'; known: {', '.join(candidates)}")
     clean = {'space': found, 'ops': list(ops)}
-    if found == 'dlsr':
-        clean['connections'] = _validate_connections(genotype.get('connections'), source)
+    for key, check in more.items():
+        clean[key] = check(genotype.get(key), source)
     extra = set(genotype) - set(clean)
     if extra:
         raise GenotypeError(f'{source}: unexpected keys {sorted(extra)} for the {found} space')
@@ -58,6 +62,15 @@ def _validate_connections(connections, source):
             raise GenotypeError(f'{source}: cell {cell} must read two different earlier cells in 1..{cell - 1}, got {pair!r}')
         clean.append(list(pair))
     return clean
+
+
+SPACE_REGISTRY.register(SearchSpace(
+    'dlsr', lambda genotype, source: validate_op_list(genotype, source, DLSR_CANDIDATES, DLSR_OPS_PER_CELL,
+                                                      {'connections': _validate_connections}),
+    child_type='SRNASDLSRChild', default_width=48))
+SPACE_REGISTRY.register(SearchSpace(
+    'imdn', lambda genotype, source: validate_op_list(genotype, source, IMDN_CANDIDATES, len(IMDN_POSITIONS)),
+    child_type='SRNASIMDNChild', default_width=64))
 
 
 def load_genotype(spec, space=None):

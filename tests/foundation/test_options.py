@@ -7,7 +7,7 @@ from srnas.cli import main as srnas_main
 from srnas.utils.errors import InputError
 from srnas.utils.options import apply_overrides, load_options
 
-from .helpers import random_pairs, train_options, write_yaml
+from tests.foundation.helpers import random_pairs, train_options, write_yaml
 
 
 @pytest.fixture()

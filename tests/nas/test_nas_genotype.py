@@ -3,7 +3,7 @@ import json
 
 import pytest
 import torch
-from nas_core_toys import ToyEdgeSupernet
+from tests.nas.nas_core_toys import ToyEdgeSupernet
 
 from srnas.nas import (AlphaRecorder, NASConfigError, darts_cell_edges, derive_argmax, derive_top_k_edges,
                        load_genotype, read_genotype_file, save_genotype,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.sr_search.conftest import TINY_IMDN, search_options, write_options
+from tests.sr_search.sr_helpers import TINY_IMDN, search_options, write_options
 
 REPO = Path(__file__).resolve().parents[2]
 ARCHITECT = {'type': 'first_order', 'optimizer': {'type': 'adam', 'lr': 0.01, 'betas': [0.5, 0.999]},

@@ -3,7 +3,7 @@ import pytest
 import torch
 import yaml
 
-from tests.sr_search.conftest import TINY_DLSR, TINY_IMDN, search_options, write_options
+from tests.sr_search.sr_helpers import TINY_DLSR, TINY_IMDN, search_options, write_options
 
 ADAM = {'type': 'adam', 'lr': 0.01, 'betas': [0.5, 0.999], 'weight_decay': 1.0e-8}
 
