@@ -14,11 +14,9 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from classification.darts import genotypes as darts_genotypes
 from classification.data.errors import DataError
 from classification.data.loaders import data_config, search_loaders
-from classification.models import build_search_model, forward_logits, search_space_config
-from classification.nb201 import arch as nb201_arch
+from classification.models import build_search_model, forward_logits, search_space_config, space_record
 from classification.nb201.benchmark import DATASETS as BENCH_DATASETS
 from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
@@ -66,6 +64,7 @@ class ClassificationSearch(SearchTask):
 
     def __init__(self, opt, space, data_cfg, train_cfg, bench_cfg, run):
         self.space, self.device, self.log = space['type'], run.device, run.log
+        self.record = space_record(self.space)
         self.max_steps = train_cfg['max_steps_per_epoch']
         self.train_loader, self.alpha_loader, self.valid_loader, n_classes = search_loaders(data_cfg, run.seed)
         self.model = build_search_model(space, n_classes).to(self.device)
@@ -114,20 +113,17 @@ class ClassificationSearch(SearchTask):
         return record
 
     def genotype_json(self, genotype):
-        return darts_genotypes.to_dict(genotype) if self.space == 'darts' else genotype
+        return self.record.to_json(genotype)
 
     def genotype_log(self, genotype):
         return genotype if isinstance(genotype, str) else repr(genotype)
 
     def genotype_meta(self, genotype_json):
-        genotype = self.genotype_object(genotype_json)
-        meta = {'repr': repr(genotype)} if self.space == 'darts' else {'index': nb201_arch.arch_index(genotype)}
+        genotype = self.record.from_json(genotype_json)
+        meta = self.record.meta(genotype)
         if self.benchmark is not None:
             meta['benchmark'] = _query_benchmark(self.benchmark, genotype, self.bench_cfg)
         return meta
-
-    def genotype_object(self, genotype_json):
-        return darts_genotypes.from_dict(genotype_json) if self.space == 'darts' else genotype_json
 
     def state_dict(self):
         return {**super().state_dict(), 'scheduler': self.scheduler.state_dict()}
@@ -157,7 +153,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     if resume is None and auto_resume:
         resume = latest_checkpoint(run.out_dir)
     result = search_loop.run_search(task, loop, resume=resume)
-    result['genotype'] = task.genotype_object(result['genotype'])
+    result['genotype'] = task.record.from_json(result['genotype'])
     result['genotype_path'] = result['genotype_file']
     run.log.info(f"genotype (epoch {result['selected_epoch'] + 1}/{loop.epochs}, by {loop.select}) written to "
                  f"{result['genotype_file']}: {task.genotype_log(result['genotype'])}")

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from classification.data.loaders import data_config, test_loader, train_test_loaders
-from classification.models import build_eval_model, eval_space_config, forward_logits, genotype_to_json, \
-    resolve_genotype
+from classification.models import build_eval_model, eval_space_config, forward_logits, genotype_from_json, \
+    genotype_to_json, resolve_genotype
 from classification.options import OptionError, section, upgrade_deprecated
 from classification.search import evaluate
 from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
@@ -120,7 +120,7 @@ def run_eval(opt, checkpoint=None):
         raise OptionError(f'{checkpoint}: not a model_final.pth written by train (missing {missing})')
     space = state['space']
     stored = state['genotype']
-    genotype = resolve_genotype(space['type'], stored['genotype'] if space['type'] == 'darts' else stored['arch'])
+    genotype = genotype_from_json(space['type'], stored)
     data_cfg = data_config(opt.get('data'))
     set_threads(opt.get('threads'))
     upgrade_deprecated(opt, opt.get('_source', 'options'))
