@@ -96,8 +96,22 @@ DLSR_PAPER_GENOTYPE = {
     'ops': ['sep_conv_3x3', 'sep_conv_5x5', 'sep_conv_5x5'],
     'connections': [[2, 1], [3, 2], [4, 3], [1, 3]],
 }
-# SAC-IMDN of SA-DARTS (§4.4.1 / App. 6.7.2).
-IMDN_SAC_GENOTYPE = {
+# "SAC-IMDN w/ FLOPs constraint" of SA-DARTS (App. 6.7.2: "For SAC-DARTS, its genotype is: [dilated depth sep
+# conv3x3, depth sep conv3x3, depth sep conv3x3, dilated depth sep conv3x3]", given under "With FLOPs
+# constraint"). The paper is ambiguous: §4.4.1 and Fig. 11(a) present "SAC-IMDN" (Table 7: 349.22 K params)
+# without printing its ops, and the only SAC genotype written out is this one. Its size settles it: 198,024
+# params at x4 (177,252 at x2), next to the FLOPs-constrained row's 200.04 K, far from plain SAC-IMDN's 349.22 K.
+IMDN_SAC_FLOPS_GENOTYPE = {
     'space': 'imdn',
     'ops': ['dil_sep_conv_3x3', 'sep_conv_3x3', 'sep_conv_3x3', 'dil_sep_conv_3x3'],
 }
+
+
+def __getattr__(name):
+    """``IMDN_SAC_GENOTYPE``: the srnas 0.1 name of ``IMDN_SAC_FLOPS_GENOTYPE``, kept for one release."""
+    if name == 'IMDN_SAC_GENOTYPE':
+        import warnings
+        warnings.warn('IMDN_SAC_GENOTYPE is the FLOPs-constrained SAC-IMDN: use IMDN_SAC_FLOPS_GENOTYPE',
+                      DeprecationWarning, stacklevel=2)
+        return IMDN_SAC_FLOPS_GENOTYPE
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
