@@ -52,21 +52,6 @@ def _run(args):
     print(f"child: {result['complexity']}")
 
 
-def _read_search_genotype(path):
-    """(genotype, extras) from a search/derive genotype file; errors name the file."""
-    from srnas.nas.errors import NASConfigError
-    from srnas.nas.files import read_mapping
-    from srnas.spaces.genotypes import GenotypeError, load_genotype
-    from srnas.utils.errors import InputError
-    try:
-        genotype = load_genotype(str(path))
-        raw = read_mapping(path, what='genotype file')
-    except (GenotypeError, NASConfigError) as err:
-        raise InputError(str(err)) from None
-    extras = {k: v for k, v in raw.items() if k != 'genotype'} if 'genotype' in raw else {}
-    return genotype, extras
-
-
 def child_network_options(genotype, genotype_file, scale, num_feat=None, num_blocks=None):
     from srnas.nas.registry import SPACE_REGISTRY
     space = SPACE_REGISTRY.get(genotype['space'])
@@ -124,11 +109,11 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     """Write the child's genotype file and train/test YAMLs; returns their paths and its complexity."""
     import yaml
 
-    from srnas.spaces.genotypes import save_genotype
+    from srnas.spaces.genotypes import load_genotype_file, save_genotype
     from srnas.utils.errors import InputError
 
     genotype_path = Path(genotype_path)
-    genotype, extras = _read_search_genotype(genotype_path)
+    genotype, extras = load_genotype_file(genotype_path)
     scale = scale or extras.get('scale')
     if not isinstance(scale, int) or scale < 1:
         raise InputError(f'{genotype_path}: no scale recorded; pass --scale')

@@ -84,6 +84,15 @@ def load_genotype(spec, space=None):
     return validate_genotype(spec, space)
 
 
+def load_genotype_file(path):
+    """``(validated genotype, metadata such as scale and supernet)`` of a search or derive genotype file."""
+    try:
+        _, data, meta = read_genotype_file(path)
+    except NASConfigError as err:
+        raise GenotypeError(str(err)) from None
+    return validate_genotype(data, source=f'genotype file {Path(path)}'), meta
+
+
 def save_genotype(genotype, path, extra=None):
     """Write the genotype file ``{"space": ..., "genotype": ..., **extra}`` (srnas.nas.genotype)."""
     genotype = validate_genotype(genotype)

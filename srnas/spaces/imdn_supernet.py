@@ -10,7 +10,7 @@ derived child uses affine BN.
 import torch
 import torch.nn as nn
 
-from srnas.archs.imdn_arch import CONV_POSITIONS, SRNASIMDN
+from srnas.spaces.imdn_network import CONV_POSITIONS, IMDNNetwork
 from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
 from srnas.nas.genotype import derive_argmax
 from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
@@ -42,7 +42,7 @@ class SharedAlphaOp(nn.Module):
         return self.mixed(x, self._holder.weights[self.row])
 
 
-class IMDNSupernet(SupernetMixin, SRNASIMDN):
+class IMDNSupernet(SupernetMixin, IMDNNetwork):
     """The IMDN search network; ``partial_k > 1`` gives SAC-IMDN."""
 
     space = 'imdn'

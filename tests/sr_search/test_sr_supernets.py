@@ -22,7 +22,7 @@ def test_dlsr_supernet_has_the_reference_weight_count_and_arch_shapes():
 def test_imdn_supernet_weights_are_the_fixed_part_plus_all_candidates():
     net = IMDNSupernet(upscale=2)
     # notes/sr_spaces.md: fixed part 98,724 at x2; candidates with affine-free BN while searching.
-    from srnas.archs.imdn_arch import imdb_channel_plan
+    from srnas.spaces.imdn_network import imdb_channel_plan
     from srnas.ops.sr_ops import build_imdn_op
     plan = imdb_channel_plan(64)
     per_block = sum(sum(p.numel() for p in build_imdn_op(n, *plan[c], bn_affine=False).parameters())
