@@ -90,9 +90,7 @@ def _ordered_loader():
     return OrderedLoader
 
 
-def read_yaml(path):
-    """Parse ``path`` into an ordered dict; InputError if it is missing or not a YAML mapping."""
-    path = Path(path)
+def _read_one_yaml(path):
     if not path.is_file():
         raise InputError(f'option file not found: {path}')
     try:
@@ -103,6 +101,48 @@ def read_yaml(path):
     if not isinstance(opt, dict):
         raise InputError(f'{path}: expected a mapping of options at the top level')
     return opt
+
+
+def to_plain(value):
+    """Ordered mappings (as ``read_yaml`` returns them) as plain dicts, recursively."""
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    return value
+
+
+def merge_options(base, override):
+    """``base`` with ``override`` laid over it: mappings merge key by key, any other value replaces."""
+    merged = OrderedDict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_options(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml(path, _chain=()):
+    """Parse ``path`` into an ordered dict, resolving ``base: other.yml`` (relative to the file's folder).
+
+    A file with ``base:`` holds only what differs from its base: mappings merge key by key, lists and
+    scalars replace. Bases chain; a cycle or a missing base is an InputError naming the file.
+    """
+    path = Path(path)
+    opt = _read_one_yaml(path)
+    base = opt.pop('base', None)
+    if base is None:
+        return opt
+    if not isinstance(base, str):
+        raise InputError(f"{path}: option 'base': expected the path of another option file, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    chain = _chain + (path.resolve(),)
+    if base_path in chain:
+        raise InputError(f"{path}: option 'base': {base} is already one of its bases (a cycle)")
+    if not base_path.is_file():
+        raise InputError(f"{path}: option 'base': file not found: {base_path}")
+    return merge_options(read_yaml(base_path, chain), opt)
 
 
 def parse_override_value(text):
