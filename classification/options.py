@@ -1,11 +1,10 @@
-"""YAML options of the classification commands: loading, ``--set`` overrides and top-level checks."""
+"""YAML options of the classification commands: loading (srnas' reader), overrides and top-level checks."""
 import copy
 from pathlib import Path
 
-import yaml
-
 from srnas.deprecation import warn_deprecated
 from srnas.errors import InputError
+from srnas.utils.options import apply_overrides, read_yaml, to_plain
 
 
 class OptionError(InputError):
@@ -48,16 +47,8 @@ def upgrade_deprecated(opt, source='options'):
 
 def load_options(path, command, overrides=()):
     path = Path(path)
-    if not path.is_file():
-        raise OptionError(f'option file {path} does not exist')
-    try:
-        opt = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise OptionError(f'{path}: not valid YAML ({err})') from None
-    if not isinstance(opt, dict):
-        raise OptionError(f'{path}: expected a mapping of options at the top level')
-    for item in overrides:
-        apply_override(opt, item)
+    opt = to_plain(read_yaml(path))  # the srnas reader: same errors, ``base:`` inheritance
+    apply_overrides(opt, overrides, add_keys=True)
     upgrade_deprecated(opt, str(path))
     allowed = TOP_LEVEL[command]
     unknown = sorted(set(opt) - set(allowed))
@@ -66,27 +57,6 @@ def load_options(path, command, overrides=()):
     opt.setdefault('name', path.stem)
     opt['_source'] = str(path)
     return opt
-
-
-def apply_override(opt, item, separator=':'):
-    """``a:b:c=value`` (``--force_yml``, as in ``srnas``; ``a.b.c`` with the deprecated ``--set``), the value
-    parsed as YAML (``train:epochs=2``, ``data:subset=null``); sections may gain keys their defaults know."""
-    key, sep, raw = item.partition('=')
-    if not sep or not key:
-        raise OptionError(f"--force_yml expects key{separator}path=value, got '{item}'")
-    node = opt
-    parts = key.split(separator)
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise OptionError(f"--force_yml {item}: '{part}' is not a mapping")
-        node = child
-    try:
-        node[parts[-1]] = yaml.safe_load(raw)
-    except yaml.YAMLError as err:
-        raise OptionError(f'--force_yml {item}: value is not valid YAML ({err})') from None
 
 
 def section(opt, name, defaults, where=None):

@@ -17,7 +17,7 @@ YAML form (a list under the architect's ``regularizers``)::
     - {type: l2, schedule: {type: ramp, start: 0, end: 1e-3, start_epoch: 0, end_epoch: 10}}
 """
 import math
-from typing import Callable, Dict, List, Mapping, Sequence, Union
+from typing import List, Mapping, Sequence, Union
 
 import torch
 

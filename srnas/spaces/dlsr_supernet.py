@@ -45,13 +45,6 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
     def forward(self, x):
         return super().forward(x, arch_softmax(self.alpha), [arch_softmax(b) for b in self.betas()])
 
-    def arch_probabilities(self):
-        """{name: softmax rows as nested lists} for logs and plots."""
-        with torch.no_grad():
-            probs = {'alpha': arch_softmax(self.alpha).tolist()}
-            probs.update({f'beta_{c}': arch_softmax(b).tolist() for c, b in zip(range(3, 7), self.betas())})
-        return probs
-
     def genotype(self):
         with torch.no_grad():
             ops = derive_argmax(self.alpha, DLSR_CANDIDATES)

@@ -71,10 +71,6 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
         finally:
             self._holder.weights = None  # do not keep the graph alive between steps
 
-    def arch_probabilities(self):
-        with torch.no_grad():
-            return {'alpha': arch_softmax(self.alpha).tolist()}
-
     def genotype(self):
         with torch.no_grad():
             ops = derive_argmax(self.alpha, IMDN_CANDIDATES)

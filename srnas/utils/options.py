@@ -153,8 +153,9 @@ def parse_override_value(text):
     return value
 
 
-def apply_overrides(opt, entries, source='--force_yml'):
-    """Apply ``a:b:c=value`` entries to existing keys (BasicSR's ``--force_yml``; new keys are refused)."""
+def apply_overrides(opt, entries, source='--force_yml', add_keys=False):
+    """Apply ``a:b:c=value`` entries (BasicSR's ``--force_yml``); new keys only with ``add_keys``
+    (classification, whose sections have defaults)."""
     for entry in entries or ():
         if '=' not in entry:
             raise InputError(f"{source}: '{entry}' is not of the form key1:key2=value")
@@ -162,10 +163,12 @@ def apply_overrides(opt, entries, source='--force_yml'):
         keys = [k.strip() for k in keys.split(':')]
         node = opt
         for depth, key in enumerate(keys[:-1]):
-            if not isinstance(node, dict) or key not in node:
+            if add_keys and isinstance(node, dict) and node.get(key) is None:
+                node[key] = {}
+            if not isinstance(node, dict) or key not in node or not isinstance(node[key], dict):
                 raise InputError(f"{source}: option '{':'.join(keys[:depth + 1])}' does not exist")
             node = node[key]
-        if not isinstance(node, dict) or keys[-1] not in node:
+        if not isinstance(node, dict) or (keys[-1] not in node and not add_keys):
             raise InputError(f"{source}: option '{':'.join(keys)}' does not exist (overrides cannot add keys)")
         node[keys[-1]] = parse_override_value(value)
     return opt

@@ -8,6 +8,7 @@ import pytest
 from classification.data.loaders import data_config
 from classification.models import (build_search_model, eval_space_config, resolve_genotype, search_space_config)
 from classification.options import OptionError, load_options
+from srnas.errors import InputError
 from classification.search import BENCH_DEFAULTS, SEARCH_DEFAULTS, TRAIN_DEFAULTS as SEARCH_TRAIN_DEFAULTS
 from classification.train import TRAIN_DEFAULTS
 from classification.options import section
@@ -67,7 +68,7 @@ def test_unknown_keys_and_overrides(tmp_path):
     opt = load_options(OPTION_DIR / 'demo_nb201_search_digits.yml', 'search',
                        ['train:epochs=1', 'data:subset=8', 'benchmark:path=null'])
     assert opt['train']['epochs'] == 1 and opt['data']['subset'] == 8 and opt['benchmark'] == {'path': None}
-    with pytest.raises(OptionError, match='--force_yml expects'):
+    with pytest.raises(InputError, match="'train:epochs' is not of the form key1:key2=value"):
         load_options(path, 'search', ['train:epochs'])
 
 
