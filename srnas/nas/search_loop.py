@@ -347,10 +347,11 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
         opts.log(f'resumed from {resume} at epoch {start_epoch + 1}')
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)
-    plots, steps_done = [], sum(e['steps'] for e in history)
+    plots, steps_done, stopped = [], sum(e['steps'] for e in history), False
     try:
         for epoch in range(start_epoch, opts.epochs):
-            if _stop_early(recorder, opts.early_stopping_patience):
+            stopped = _stop_early(recorder, opts.early_stopping_patience)
+            if stopped:
                 break
             started = time.time()
             losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done)
@@ -372,7 +373,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
                 plots = plot_alphas(recorder, outputs.dir / 'plots')
             _save_checkpoint(task, opts, epoch, history, genotypes)
             opts.log(_log_line(entry, opts.epochs))
-        if _stop_early(recorder, opts.early_stopping_patience):
+        if stopped:
             opts.log(f'early stopping: the validation loss has not improved for more than '
                      f'{opts.early_stopping_patience} epochs')
     finally:
