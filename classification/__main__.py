@@ -1,6 +1,7 @@
 """``python -m classification search|train|eval -opt options/classification/<file>.yml``."""
 import argparse
 import json
+import math
 import sys
 
 from classification.options import load_options
@@ -14,6 +15,7 @@ COMMANDS = {
     'query': 'NAS-Bench-201 / NATS benchmark accuracies of an architecture string or index',
     'landscape': 'NB201 radius-r neighbourhood accuracies, or shortest paths and barriers to --to (A2M 4.1)',
 }
+BENCH_HELP = 'NAS-Bench-201 .pth file, NATS topology directory or nb201_tss_accuracy.csv table'
 
 
 def _parser(prog):
@@ -34,15 +36,17 @@ def _parser(prog):
         else:
             p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
     q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])
-    q.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
+    q.add_argument('--benchmark', required=True, help=BENCH_HELP)
     q.add_argument('--arch', required=True, help='architecture string or index')
     q.add_argument('--hp', default='200', choices=['12', '200'])
     land = sub.add_parser('landscape', help=COMMANDS['landscape'], description=COMMANDS['landscape'])
-    land.add_argument('--benchmark', required=True, help='NAS-Bench-201 .pth file or NATS topology directory')
+    land.add_argument('--benchmark', required=True, help=BENCH_HELP)
     land.add_argument('--arch', required=True, help='reference architecture string or index')
     land.add_argument('--radius', type=int, default=1, help='neighbourhood radius (edges changed)')
     land.add_argument('--to', default=None, help='second architecture: report shortest paths and barriers')
     land.add_argument('--max-paths', type=int, default=24)
+    land.add_argument('--barrier', default='a2m', choices=['a2m', 'max_below_line'],
+                      help='a2m (paper: level means of all shortest paths, 1/2 (A + B) - min) or max_below_line')
     land.add_argument('--dataset', default='cifar10', help='cifar10-valid | cifar10 | cifar100 | ImageNet16-120')
     land.add_argument('--hp', default='200', choices=['12', '200'])
     return parser
@@ -71,9 +75,19 @@ def _landscape(args):
     paths = []
     for path in L.shortest_paths(arch, other, limit=args.max_paths):
         profile = L.path_profile(bench, path, args.dataset, args.hp)
-        paths.append({'path': path, 'test': profile, 'barrier': L.accuracy_barrier(profile)})
+        paths.append({'path': path, 'test': profile, 'barrier': L.accuracy_barrier(profile, args.barrier)})
+    levels = L.accuracy_path(lambda a: bench.query(a, args.dataset, args.hp)['test'], arch, other)
     return {'from': arch, 'to': other, 'distance': L.hamming(arch, other),
+            'barrier_definition': args.barrier, 'level_means': levels,
+            'barrier': L.accuracy_barrier(levels, args.barrier),
             'min_barrier': min(p['barrier'] for p in paths), 'paths': paths}
+
+
+def _nan_as_null(value):
+    """JSON has no NaN: a value the benchmark lacks (the CSV table's 200-epoch valid) prints as null."""
+    if isinstance(value, dict):
+        return {k: _nan_as_null(v) for k, v in value.items()}
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _overrides(args):
@@ -101,7 +115,7 @@ def main(argv=None, prog='python -m classification'):
             answers = bench.query_all(arch, hp=args.hp)
             if not answers:  # ask once more to surface why (missing record, bad string, ...)
                 bench.query(arch, 'cifar10-valid', hp=args.hp)
-            print(json.dumps(answers, indent=2))
+            print(json.dumps(_nan_as_null(answers), indent=2))
             return 0
         if args.command == 'landscape':
             print(json.dumps(_landscape(args), indent=2))

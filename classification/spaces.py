@@ -105,11 +105,13 @@ def _nb201_validate(genotype, source):
 SPACE_REGISTRY.register(ClassificationSpace(
     'nb201', _nb201_validate,
     search_defaults={'type': 'nb201', 'channels': 16, 'cells_per_stage': 5, 'affine': False,
-                     'track_running_stats': True, 'partial_k': 1},
+                     'track_running_stats': True, 'partial_k': 1,
+                     'alpha_offset': None},  # alpha_offset {op: value}: e.g. a skip-dominant start
     eval_defaults={'type': 'nb201', 'channels': 16, 'cells_per_stage': 5},
     build_search=lambda space, num_classes: NB201SearchNetwork(
         channels=space['channels'], cells_per_stage=space['cells_per_stage'], num_classes=num_classes,
-        affine=space['affine'], track_running_stats=space['track_running_stats'], partial_k=space['partial_k']),
+        affine=space['affine'], track_running_stats=space['track_running_stats'], partial_k=space['partial_k'],
+        alpha_offset=space['alpha_offset']),
     build_eval=lambda space, genotype, num_classes: TinyNetwork(
         genotype, channels=space['channels'], cells_per_stage=space['cells_per_stage'], num_classes=num_classes),
     to_json=lambda genotype: genotype, from_json=lambda genotype: genotype, resolve=_nb201_resolve,

@@ -27,9 +27,10 @@ def import_basicsr():
 
 
 def register_plugins():
-    """Import srnas' archs, models and datasets so that BasicSR's registries know them."""
+    """Import srnas' archs, models, datasets and losses so that BasicSR's registries know them."""
     import_basicsr()
     importlib.import_module('srnas.archs')
+    importlib.import_module('srnas.losses')
     importlib.import_module('srnas.models')
     importlib.import_module('srnas.data')
 

@@ -16,19 +16,21 @@ from torch.utils.data import DataLoader, Subset
 from classification.data.cifar import load_cifar
 from classification.data.digits import Digits
 from classification.data.errors import DataError
+from classification.data.image_folder import load_image_folder
 from classification.data.imagenet16 import ImageNet16
 from classification.data.splits import check_split, half_split, load_split_file
 from classification.data.transforms import build_transform
 
-NUM_CLASSES = {'cifar10': 10, 'cifar100': 100, 'imagenet16-120': 120, 'digits': 10}
-DATASET_NAMES = ('cifar10', 'cifar100', 'imagenet16-120', 'imagenet', 'digits')
-INPUT_SIZE = {'cifar10': 32, 'cifar100': 32, 'imagenet16-120': 16, 'imagenet': 224}
+NUM_CLASSES = {'cifar10': 10, 'cifar10_jpg': 10, 'cifar100': 100, 'imagenet16-120': 120, 'digits': 10}
+# cifar10_jpg: CIFAR-10 as <root>/{train,test}/<class>/NNNN.jpg (ImageFolder layout), optionally resized (data.resize)
+DATASET_NAMES = ('cifar10', 'cifar10_jpg', 'cifar100', 'imagenet16-120', 'imagenet', 'digits')
+INPUT_SIZE = {'cifar10': 32, 'cifar10_jpg': 32, 'cifar100': 32, 'imagenet16-120': 16, 'imagenet': 224}
 
 DATA_DEFAULTS = {
     'name': 'digits', 'root': None, 'verify_md5': True, 'image_size': 16,
     'split': 'half', 'split_file': None, 'split_seed': 1021,
     'batch_size': 64, 'eval_batch_size': 256, 'num_workers': 0,
-    'cutout': 0, 'valid_augment': True, 'subset': None,
+    'cutout': 0, 'valid_augment': True, 'subset': None, 'resize': None,
 }
 
 
@@ -47,12 +49,16 @@ def data_config(cfg):
     for key in ('batch_size', 'eval_batch_size'):
         if not isinstance(cfg[key], int) or cfg[key] < 1:
             raise DataError(f'data.{key} must be a positive int, got {cfg[key]!r}')
+    if cfg['resize'] is not None and cfg['name'] != 'cifar10_jpg':
+        raise DataError(f"data.resize is only used with data.name cifar10_jpg, not '{cfg['name']}'")
     if cfg['subset'] is not None and (not isinstance(cfg['subset'], int) or cfg['subset'] < 2):
         raise DataError(f"data.subset must be null or an int >= 2, got {cfg['subset']!r}")
     return cfg
 
 
 def input_size(cfg):
+    if cfg['name'] == 'cifar10_jpg' and cfg['resize'] is not None:
+        return cfg['resize']
     return cfg['image_size'] if cfg['name'] == 'digits' else INPUT_SIZE[cfg['name']]
 
 
@@ -64,6 +70,9 @@ def load_dataset(cfg, train, augment):
     if name == 'digits':
         return Digits(train, transform, image_size=cfg['image_size'])
     root = Path(cfg['root'])
+    if name == 'cifar10_jpg':
+        return load_image_folder(root, 'train' if train else 'test', transform, resize=cfg['resize'],
+                                 what='cifar10_jpg')
     if name in ('cifar10', 'cifar100'):
         return load_cifar(name, root, train, transform, verify_md5=cfg['verify_md5'])
     if name == 'imagenet16-120':

@@ -1,6 +1,6 @@
 """Readers for the NAS-Bench-201 tabular benchmarks.
 
-Two on-disk forms hold the same records (``ArchResults`` state dicts keyed by
+Three on-disk forms are read. Two hold the same full records (``ArchResults`` state dicts keyed by
 ``(dataset, seed)``, each with ``eval_acc1es['<set>@<epoch>']``):
 
 * ``NAS-Bench-201-v1_0-e61699.pth`` / ``-v1_1-096897.pth``: one ``torch.save``
@@ -10,12 +10,20 @@ Two on-disk forms hold the same records (``ArchResults`` state dicts keyed by
 * NATS-Bench topology ``NATS-tss-v1_0-3ffb9-simple/``: ``meta.pickle.pbz2`` plus
   one ``{idx:06d}.pickle.pbz2`` per architecture = ``{'12': ..., '200': ...}``.
 
+The third, ``nb201_tss_accuracy.csv``, is a flat export of the official API
+(one row per architecture, in index order): the 200-epoch test accuracy on
+CIFAR-10, CIFAR-100 and ImageNet16-120 and the 12-epoch test/valid columns.
+It has no 200-epoch validation accuracy, no cifar10-valid record and no
+params/FLOPs; those fields are NaN / None in its answers.
+
 Accuracies are the seed mean at the last epoch, mapped as the NB201 paper's
 table does: valid is ``x-valid`` and test is ``ori-test`` for cifar10-valid,
 ``x-valid`` / ``x-test`` for cifar100 and ImageNet16-120; for ``cifar10``
 test is its own ``ori-test`` and valid is cifar10-valid's ``x-valid``.
 """
 import bz2
+import csv
+import math
 import pickle
 from pathlib import Path
 
@@ -164,6 +172,65 @@ class NB201File(_Benchmark):
         return infos[key]
 
 
+class NB201Table(_Benchmark):
+    """``nb201_tss_accuracy.csv``: every architecture's accuracies, one CSV row each, loaded whole (about 3 MB)."""
+
+    # (dataset, hp) -> (valid column or None, test column)
+    COLUMNS = {
+        ('cifar10', '200'): (None, 'cifar10_test_200ep'),
+        ('cifar100', '200'): (None, 'cifar100_test_200ep'),
+        ('ImageNet16-120', '200'): (None, 'imagenet16_120_test_200ep'),
+        ('cifar10', '12'): ('cifar10_valid_12ep', 'cifar10_test_12ep'),
+        ('cifar100', '12'): ('cifar100_valid_12ep', 'cifar100_test_12ep'),
+        ('ImageNet16-120', '12'): ('imagenet16_120_valid_12ep', 'imagenet16_120_test_12ep'),
+    }
+    REQUIRED = ('index', 'arch_str') + tuple(sorted({c for pair in COLUMNS.values() for c in pair if c}))
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.source = str(self.path)
+        if not self.path.is_file():
+            raise BenchmarkError(f'{self.path}: benchmark table does not exist')
+        with open(self.path, newline='') as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in self.REQUIRED if c not in (reader.fieldnames or ())]
+            if missing:
+                raise BenchmarkError(f'{self.path}: not a NAS-Bench-201 accuracy table (missing columns {missing})')
+            rows = list(reader)
+        expected = meta_archs()
+        if len(rows) != len(expected):
+            raise BenchmarkError(f'{self.path}: expected {len(expected)} architecture rows, found {len(rows)}')
+        self._values = {}
+        for line, row in enumerate(rows, start=2):
+            if row['index'] != str(line - 2) or row['arch_str'] != expected[line - 2]:
+                raise BenchmarkError(f"{self.path} line {line}: index {row['index']!r} / arch "
+                                     f"{row['arch_str']!r} is not architecture {line - 2} of the NAS-Bench-201 order")
+            try:
+                self._values[line - 2] = {c: float(row[c]) for c in self.REQUIRED[2:]}
+            except (TypeError, ValueError):
+                raise BenchmarkError(f'{self.path} line {line}: a non-numeric accuracy') from None
+
+    def query(self, arch, dataset='cifar10', hp='200'):
+        hp = _check_query(dataset, hp)
+        index = self.index_of(arch)
+        if (dataset, hp) not in self.COLUMNS:
+            raise BenchmarkError(f"{self.path}: the table has no '{dataset}' hp {hp} accuracy "
+                                 f"(it has {sorted({d for d, _ in self.COLUMNS})})")
+        valid_col, test_col = self.COLUMNS[(dataset, hp)]
+        values = self._values[index]
+        return {'index': index, 'arch': meta_archs()[index], 'dataset': dataset, 'hp': hp,
+                'valid': values[valid_col] if valid_col else math.nan, 'test': values[test_col],
+                'seeds': None, 'params': None, 'flops': None}
+
+    def test_accuracies(self, dataset='cifar10', hp='200'):
+        """Test accuracy of all 15,625 cells in index order (for distributions over the whole space)."""
+        _check_query(dataset, hp)
+        if (dataset, str(hp)) not in self.COLUMNS:
+            raise BenchmarkError(f"{self.path}: the table has no '{dataset}' hp {hp} accuracy")
+        column = self.COLUMNS[(dataset, str(hp))][1]
+        return [self._values[i][column] for i in range(len(self._values))]
+
+
 def _load_bz2_pickle(path):
     try:
         with bz2.BZ2File(path, 'rb') as handle:
@@ -173,10 +240,12 @@ def _load_bz2_pickle(path):
 
 
 def open_benchmark(path):
-    """A NATS topology directory or a NB201 ``.pth`` file, chosen by what ``path`` is."""
+    """A NATS topology directory, a NB201 ``.pth`` file or a ``.csv`` table, chosen by what ``path`` is."""
     path = Path(path)
     if path.is_dir():
         return NATSTopologyDir(path)
+    if path.suffix.lower() == '.csv':
+        return NB201Table(path)
     if path.is_file():
         return NB201File(path)
     raise BenchmarkError(f'{path}: benchmark path does not exist')

@@ -5,9 +5,15 @@ A neighbour at radius r changes r distinct edges to another op (no change is
 undone), i.e. it sits at Hamming distance exactly r: there are
 C(6, r) * 4^r of them. A shortest path between two architectures changes one
 differing edge per step; the d! orderings of the d differing edges are all
-the shortest paths. The accuracy barrier of a path is the largest drop of an
-intermediate architecture below the straight line between the endpoints'
-accuracies (the architecture-space analogue of a loss barrier).
+the shortest paths.
+
+Accuracy path and barrier as A2M defines them (§4.1.2, §5.1.1): level k of the
+path tree holds the C(d, k) unique architectures with k of the d differing
+edges switched to the target's op; the accuracy path is the mean accuracy of
+each level, and the barrier is 1/2 (Acc(A) + Acc(B)) - min over the path of
+that mean (``barrier_definition='a2m'``, the default). The other definition
+kept here, ``'max_below_line'``, is the largest drop below the straight line
+between the endpoints (the loss-barrier analogue) on one given profile.
 """
 import itertools
 import math
@@ -57,13 +63,51 @@ def shortest_paths(arch_a, arch_b, limit=None):
     return paths
 
 
-def accuracy_barrier(accuracies):
-    """max_i (interpolation of the endpoints at step i - accuracy_i), >= 0; 0 for a path of two architectures."""
+BARRIER_DEFINITIONS = ('a2m', 'max_below_line')
+
+
+def path_levels(arch_a, arch_b):
+    """The path tree's levels: ``levels[k]`` = the unique architectures k differing edges away from ``arch_a``."""
+    start, goal = list(parse(arch_a)), parse(arch_b)
+    differing = [e for e in range(NUM_EDGES) if start[e] != goal[e]]
+    levels = []
+    for k in range(len(differing) + 1):
+        level = []
+        for switched in itertools.combinations(differing, k):
+            current = list(start)
+            for e in switched:
+                current[e] = goal[e]
+            level.append(to_str(current))
+        levels.append(sorted(level))
+    return levels
+
+
+def accuracy_path(accuracy_of, arch_a, arch_b):
+    """Mean accuracy of each level of the path tree (A2M §4.1.2); ``accuracy_of(arch) -> float`` is any lookup."""
+    return [sum(accuracy_of(arch) for arch in level) / len(level) for level in path_levels(arch_a, arch_b)]
+
+
+def accuracy_barrier(accuracies, definition='a2m'):
+    """Barrier of an accuracy profile (endpoints first and last).
+
+    ``a2m`` (A2M §5.1.1, on the level means of :func:`accuracy_path`): 1/2 (first + last) - min(profile).
+    ``max_below_line``: max_i (interpolation of the endpoints at step i - accuracy_i), >= 0.
+    """
     n = len(accuracies) - 1
     if n < 1:
         raise ValueError('a path needs at least two architectures')
     first, last = accuracies[0], accuracies[-1]
-    return max(0.0, max(first + (last - first) * i / n - acc for i, acc in enumerate(accuracies)))
+    if definition == 'a2m':
+        return (first + last) / 2 - min(accuracies)
+    if definition == 'max_below_line':
+        return max(0.0, max(first + (last - first) * i / n - acc for i, acc in enumerate(accuracies)))
+    raise ValueError(f'unknown barrier definition {definition!r}; choose one of {BARRIER_DEFINITIONS}')
+
+
+def a2m_barrier(accuracy_of, arch_a, arch_b):
+    """A2M's barrier between two architectures: ``(barrier, level means)`` from any accuracy lookup."""
+    profile = accuracy_path(accuracy_of, arch_a, arch_b)
+    return accuracy_barrier(profile, 'a2m'), profile
 
 
 def path_profile(benchmark, path, dataset='cifar10', hp='200', metric='test'):

@@ -5,7 +5,7 @@ from torch import nn
 from classification.nb201.arch import EDGES, NUM_EDGES, NUM_NODES, to_str
 from classification.nb201.tiny_network import stage_layout
 from classification.ops import NB201_PRIMITIVES, ResNetBasicBlock, nb201_op
-from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
 from srnas.nas.genotype import derive_argmax
 
 
@@ -26,11 +26,26 @@ class NB201SearchCell(nn.Module):
         return nodes[-1]
 
 
+def alpha_offsets(offsets):
+    """``{op name: value}`` -> a length-5 tensor added to every edge's initial alpha (unnamed ops get 0).
+
+    SA-DARTS Fig. 4 starts the search from a skip-dominant state: alpha = [0, 0.1, 0, 0, 0] on every edge,
+    i.e. ``{skip_connect: 0.1}``.
+    """
+    offsets = offsets or {}
+    if not isinstance(offsets, dict):
+        raise NASConfigError(f'space.alpha_offset must be a mapping {{op name: value}}, got {offsets!r}')
+    unknown = sorted(set(offsets) - set(NB201_PRIMITIVES))
+    if unknown:
+        raise NASConfigError(f'space.alpha_offset: unknown op(s) {unknown}; known: {list(NB201_PRIMITIVES)}')
+    return torch.tensor([float(offsets.get(name, 0.0)) for name in NB201_PRIMITIVES])
+
+
 class NB201SearchNetwork(SupernetMixin, nn.Module):
     """``forward(x) -> logits``; genotype = per-edge argmax over all 5 ops (``none`` included)."""
 
     def __init__(self, channels=16, cells_per_stage=5, num_classes=10, affine=False, track_running_stats=True,
-                 partial_k=1, in_channels=3, alpha_init_scale=1e-3):
+                 partial_k=1, in_channels=3, alpha_init_scale=1e-3, alpha_offset=None):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
         c_list, reductions = stage_layout(channels, cells_per_stage)
@@ -43,7 +58,8 @@ class NB201SearchNetwork(SupernetMixin, nn.Module):
         self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
-        self.register_arch_parameter('alphas', alpha_init_scale * torch.randn(NUM_EDGES, len(NB201_PRIMITIVES)),
+        init = alpha_init_scale * torch.randn(NUM_EDGES, len(NB201_PRIMITIVES)) + alpha_offsets(alpha_offset)
+        self.register_arch_parameter('alphas', init,
                                      group='op', op_names=NB201_PRIMITIVES)
 
     def forward(self, x):

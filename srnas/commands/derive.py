@@ -6,10 +6,12 @@ Writes, into ``--out_dir`` (default ``<genotype folder>/derived``):
 * ``<name>.yml``: a BasicSR train YAML (``SRModel``, L1) for ``srnas train``;
 * ``<name>_test.yml``: a test YAML for ``srnas test`` on the trained weights.
 
-Presets: ``full`` = the DLSR/SA-DARTS retraining recipe on DIV2K sub-images
-(Adam 3e-4, wd 1e-8, betas 0.9/0.999, batch 32, HR patch 128 at x2 / 192 at
-x3 and x4, halve every 200k of 1M iterations, Set5 validation; test on
-Set5/Set14/B100/Urban100); ``demo`` = a few hundred iterations on the
+Presets: ``full`` = the DLSR retraining recipe (``train/train_beta_para.py`` as
+``scripts/train_beta_rfdn.sh`` runs it) on DIV2K sub-images: Adam 3e-4, wd 1e-8,
+betas 0.9/0.999, batch 32, HR patch 128 at x2 / 192 at x3 and x4, 1000 epochs
+of 1,941 iterations (DF2K with test_every 2000: 1,941,000 iterations), lr halved
+every 200 epochs, gradient norm clipped at 50, Set5 validation; test on
+Set5/Set14/B100/Urban100. The train YAML's header states this budget; ``demo`` = a few hundred iterations on the
 embedded demo photos (``demo_output/data``): 1000 iterations, batch 16,
 HR patch 64, Adam 5e-3 with cosine decay (the ``srnas demo`` recipe).
 """
@@ -18,6 +20,9 @@ from pathlib import Path
 
 HELP = 'turn a searched genotype into a child network: genotype file + ready train/test YAML'
 BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100')
+# DLSR's retraining (notes/sr_spaces.md 1.7): 1000 epochs; an epoch is test_every 2000 batches of 32 on
+# DF2K's 3450 images = 18 repeats x 3450 / 32 = 1,941 iterations; MultiStepLR every 200 epochs; clip 50.
+DLSR_RETRAIN = {'epochs': 1000, 'iters_per_epoch': 1941, 'halve_every': 200, 'lr': 3e-4, 'grad_clip': 50}
 
 
 def build_parser():
@@ -79,8 +84,12 @@ def _full_datasets(root, scale):
     val = _paired('Set5', root / 'Set5' / f'GTmod{scale}', root / 'Set5' / f'LRbicx{scale}')
     tests = {f'test_{i + 1}': _paired(s, root / s / f'GTmod{scale}', root / s / f'LRbicx{scale}')
              for i, s in enumerate(BENCHMARKS)}
-    schedule = {'total_iter': 1_000_000, 'milestones': [200_000, 400_000, 600_000, 800_000], 'lr': 3e-4}
-    return train, val, tests, schedule, {'val_freq': 5000, 'print_freq': 100, 'save_checkpoint_freq': 5000}
+    epoch = DLSR_RETRAIN['iters_per_epoch']
+    schedule = {'total_iter': DLSR_RETRAIN['epochs'] * epoch, 'lr': DLSR_RETRAIN['lr'],
+                'milestones': [e * epoch for e in range(DLSR_RETRAIN['halve_every'], DLSR_RETRAIN['epochs'],
+                                                        DLSR_RETRAIN['halve_every'])],
+                'grad_clip': DLSR_RETRAIN['grad_clip']}
+    return train, val, tests, schedule, {'val_freq': epoch, 'print_freq': 100, 'save_checkpoint_freq': epoch}
 
 
 def _demo_datasets(root, scale):
@@ -102,6 +111,22 @@ def _scheduler(schedule, total):
                 'eta_min': schedule['lr'] / 100}
     return {'type': 'MultiStepLR', 'milestones': [m for m in schedule['milestones'] if m < total] or [total],
             'gamma': 0.5}
+
+
+def _budget_header(preset, total, train_opt):
+    """Comment lines stating the training budget the YAML encodes."""
+    train = train_opt['train']
+    batch = train_opt['datasets']['train']['batch_size_per_gpu']
+    lines = [f'# Budget: {total:,} iterations of batch {batch}, Adam lr {train["optim_g"]["lr"]:g}']
+    if preset == 'full':
+        epoch = DLSR_RETRAIN['iters_per_epoch']
+        lines[0] += (f' = {total / epoch:g} DLSR epochs of {epoch:,} iterations (DLSR: {DLSR_RETRAIN["epochs"]}); '
+                     f'lr halved every {DLSR_RETRAIN["halve_every"]} epochs '
+                     f'({DLSR_RETRAIN["halve_every"] * epoch:,} iterations), gradient norm clipped at '
+                     f'{DLSR_RETRAIN["grad_clip"]}.')
+    else:
+        lines[0] += ', cosine decay (demo recipe).'
+    return '\n'.join(lines) + '\n'
 
 
 def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='full', num_feat=None,
@@ -148,6 +173,7 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
             'scheduler': _scheduler(schedule, total),
             'total_iter': total, 'warmup_iter': -1,
             'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'},
+            **({'grad_clip': schedule['grad_clip']} if schedule.get('grad_clip') else {}),
         },
         'val': {'val_freq': min(freq['val_freq'], total), 'save_img': False, 'metrics': metrics},
         'logger': {'print_freq': min(freq['print_freq'], total), 'save_checkpoint_freq':
@@ -165,6 +191,7 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     for key, opt in (('train_options', train_opt), ('test_options', test_opt)):
         path = out_dir / (f'{name}.yml' if key == 'train_options' else f'{name}_test.yml')
         text = f'# Written by srnas derive from {genotype_path} ({preset} preset).\n' + \
+            (_budget_header(preset, total, train_opt) if key == 'train_options' else '') + \
             yaml.safe_dump(opt, sort_keys=False)
         paths[key] = atomic_write_text(path, text)
     from srnas.evaluation.complexity import complexity_report, format_complexity

@@ -21,6 +21,9 @@ def build_parser():
     parser.add_argument('--model_name', default=None, help='suffix of output names (default: checkpoint name)')
     parser.add_argument('--tile', type=int, default=0, help='LR tile size; 0 = whole image (default)')
     parser.add_argument('--tile_pad', type=int, default=10, help='LR context pixels around each tile (default 10)')
+    parser.add_argument('--allow_tile_seams', action='store_true',
+                        help='tile even a network that pools over the whole image (IMDN, DLSR): output then '
+                             'differs from whole-image inference')
     parser.add_argument('--device', default='cpu', help='cpu or cuda (default cpu)')
     return parser
 
@@ -43,8 +46,12 @@ def _run(args):
     net_opt, scale, weights, name = _network_options(args)
     net = build_checked_network(net_opt)
     load_weights(net, weights, param_key=args.param_key)
+    if args.tile:
+        from srnas.utils.tiling import check_tileable
+        check_tileable(net, args.allow_tile_seams)  # before any image is read or written
     output = args.output or str(Path('results') / f'infer_{name}')
-    written, failed = super_resolve_folder(net, args.input, output, scale, name, args.device, args.tile, args.tile_pad)
+    written, failed = super_resolve_folder(net, args.input, output, scale, name, args.device, args.tile, args.tile_pad,
+                                           args.allow_tile_seams)
     print(f'{len(written)} image(s) written to {output}' + (f'; {len(failed)} skipped' if failed else ''))
     return 1 if failed else 0
 

@@ -51,6 +51,7 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
     search_time = time.time() - start
     print(f"[search demo] genotype {searched['genotype']} (stable since epoch "
           f"{searched['stable_since_epoch']} of {searched['epochs']}), search took {search_time:.0f} s", flush=True)
+    print(f'[search demo] {format_separation(searched["history"][-1])}', flush=True)
 
     derived = derive_child(searched['genotype_file'], preset='demo', data_root=data_root,
                            total_iter=retrain_iters, out_dir=output_root / 'options')
@@ -73,6 +74,13 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
             'plots': searched['plots'], 'weights': weights, 'train_options': derived['train_options'],
             'search': searched, 'scale': scale, 'data_root': data_root,
             'genotype_file': derived['genotype_file']}
+
+
+def format_separation(entry):
+    """How clearly the search decided: top-1 minus top-2 softmax(alpha) per position, from a search-log entry."""
+    ops = entry['genotype']['ops']
+    margins = ', '.join(f'{op} +{m:.3f}' for op, m in zip(ops, entry['top2_margin']))
+    return f"softmax(alpha) top-1 minus top-2 per position: {margins} (uniform would be +0.000)"
 
 
 def _quiet_validation(train_yml, total_iter):

@@ -73,12 +73,12 @@ def bicubic_upscale(lq, scale):
 
 
 @torch.no_grad()
-def super_resolve(model, lq, device='cpu', tile=0, tile_pad=10, scale=None):
+def super_resolve(model, lq, device='cpu', tile=0, tile_pad=10, scale=None, allow_tile_seams=False):
     """uint8 BGR LR -> uint8 BGR SR with ``model`` (tiled when ``tile`` > 0)."""
     x = bgr_uint8_to_tensor(lq).to(device)
     if tile:
         from srnas.utils.tiling import tiled_forward
-        y = tiled_forward(model, x, scale, tile, tile_pad)
+        y = tiled_forward(model, x, scale, tile, tile_pad, allow_seams=allow_tile_seams)
     else:
         y = model(x)
     return tensor_to_bgr_uint8(y)

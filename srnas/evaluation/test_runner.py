@@ -2,7 +2,7 @@
 
 Differences from ``basicsr.test.test_pipeline`` (all for robustness, the outputs are the same):
 the option file is validated first; ``val.suffix`` may be omitted; test sets without GT are
-super-resolved without metrics (BasicSR would crash); official IMDN weights given as
+super-resolved without metrics (BasicSR would crash); official IMDN or DLSR weights given as
 ``path.pretrain_network_g`` are converted to a BasicSR checkpoint on the fly.
 """
 import logging
@@ -17,9 +17,10 @@ from srnas.utils.pipelines import basicsr_argv, patched_argv
 
 
 def _convert_official_weights(opt):
-    """Point ``pretrain_network_g`` at a converted copy when it holds official IMDN weights."""
+    """Point ``pretrain_network_g`` at a converted copy when it holds official IMDN or DLSR weights."""
     from srnas.spaces.imdn_network import is_official_imdn_state_dict
     from srnas.nas.files import atomic_torch_save
+    from srnas.spaces import dlsr_official
     from srnas.utils.checkpoint import read_state_dict
     weights = opt['path'].get('pretrain_network_g')
     if not weights:
@@ -29,11 +30,25 @@ def _convert_official_weights(opt):
         raw = torch.load(weights, map_location='cpu')
     except Exception as exc:
         raise InputError(f"path.pretrain_network_g: cannot load {weights}: {exc}") from None
-    if isinstance(raw, dict) and is_official_imdn_state_dict(raw):
-        converted = osp.join(opt['path']['results_root'], 'converted_' + osp.basename(weights))
-        atomic_torch_save({'params': read_state_dict(weights)}, converted)
-        opt['path']['pretrain_network_g'] = converted
-        opt['path']['param_key_g'] = 'params'
+    if not isinstance(raw, dict):
+        return
+    if is_official_imdn_state_dict(raw):
+        state = read_state_dict(weights)
+    elif dlsr_official.is_official_dlsr_state_dict(read_state_dict(weights)):
+        if float(opt['network_g'].get('img_range', 1)) != 255:
+            raise InputError(f'path.pretrain_network_g: {weights} holds DLSR reference weights, trained on 0..255 '
+                             'pixels: set network_g.img_range: 255')
+        state = read_state_dict(weights)
+        try:
+            state = dlsr_official.convert_official_dlsr_state_dict(state, dlsr_official.read_cell_ops(state))
+        except dlsr_official.DLSRCheckpointError as err:
+            raise InputError(f'path.pretrain_network_g: {weights}: {err}') from None
+    else:
+        return
+    converted = osp.join(opt['path']['results_root'], 'converted_' + osp.basename(weights))
+    atomic_torch_save({'params': state}, converted)
+    opt['path']['pretrain_network_g'] = converted
+    opt['path']['param_key_g'] = 'params'
 
 
 def run_test(opt_path, root_path=None, overrides=None):

@@ -18,12 +18,20 @@ def atomic_write(path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less the umask)
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it and set it back
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path, text: str) -> Path:

@@ -13,6 +13,17 @@ from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_write, read_mapping, write_mapping
 
 
+def top2_margins(probs) -> List[float]:
+    """Top-1 minus top-2 softmax value of every row (position/edge) of ``probs`` (a row or nested rows):
+    how clearly the argmax that derives the child wins; 0 means a tie decided by noise."""
+    rows = torch.as_tensor(probs, dtype=torch.float64)
+    rows = rows.reshape(-1, rows.shape[-1])
+    if rows.shape[-1] < 2:
+        raise ValueError(f'top2_margins needs at least two candidates per row, got {rows.shape[-1]}')
+    top = rows.topk(2, dim=-1).values
+    return (top[:, 0] - top[:, 1]).tolist()
+
+
 class AlphaRecorder:
     """Collects one entry per epoch: ``{epoch, probs: {name: nested lists}, genotype, val_loss}``."""
 

@@ -4,6 +4,7 @@ Plain functions (lambda applied by the caller):
     sa_loss(alphas, nu, mu)   SA-DARTS Eq. 7 averaged over all entries (Eq. 8 when nu=1 or mu=0)
     beta_loss(alphas)         beta-DARTS: mean over edges (rows) of logsumexp(alpha_edge)
     flops_loss(alphas, costs) SA-DARTS Eq. 18: sum over mixed ops of sum_i softmax(alpha)_i c_i / sum_i c_i
+    cost_fraction(alphas, costs)  expected cost / cost of the most expensive choice (in [min/max, 1])
     l2_loss(alphas)           sum of alpha^2
 
 ``alphas`` is one tensor or a sequence of tensors; the last axis indexes the
@@ -14,10 +15,27 @@ YAML form (a list under the architect's ``regularizers``)::
     - {type: sa, nu: 1.0, mu: 0.0, schedule: {type: epoch_over_k, k: 5}}
     - {type: beta, schedule: {type: linear, start: 0.0, slope: 0.5}}
     - {type: flops, weight: 0.1}            # ``weight`` = constant schedule
-    - {type: l2, schedule: {type: ramp, start: 0, end: 1e-3, start_epoch: 0, end_epoch: 10}}
+    - {type: flops, target: 0.4}            # budget: expected Multi-Adds <= 40 % of the dearest choice
+    - {type: flops, relative: 0.3}          # Eq. 18 pulling with 0.3x the data term's alpha-gradient norm
+
+FLOPs budget (``target``): Eq. 18 with weight 1 pulls alpha about two orders of magnitude
+harder than the L1 term does, so the search takes the cheapest ops whatever their quality,
+and no weight has a meaning that carries across spaces. With ``target: t`` in (0, 1] the
+penalty is the squared hinge ``max(0, cost_fraction(alpha) - t)^2``, where cost_fraction is the
+expected Multi-Adds of the searched ops over their most expensive choice: no pull while the
+expected cost is within budget (quality alone chooses), a pull growing with the excess beyond
+it (default weight 1). Squared, not plain: a plain hinge's full-strength kicks at the boundary
+fill Adam's second moment and leave the search well under budget. The budget bounds the
+*expected* cost; where alpha stays flat the argmax-derived child can still be dear.
+
+FLOPs weight relative to the data term (``relative: r``): at every alpha step the architect
+measures the norms of the data term's alpha gradient and of Eq. 18's, and weights Eq. 18 so
+that its gradient norm is ``r`` times the data term's (``set_calibrated_weight``). ``r`` reads
+the same in any space, at any image range and at any point of the search: 0 ignores cost,
+1 lets cost pull as hard as quality, larger values approach the cheapest network.
 """
 import math
-from typing import List, Mapping, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import torch
 
@@ -64,6 +82,26 @@ def flops_loss(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch
         probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
         total = total + (probs * cost_rows / norm).sum()
     return total
+
+
+def cost_fraction(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch.Tensor:
+    """Expected cost over all mixed ops divided by their most expensive choice; differentiable in alpha."""
+    alpha_list, cost_list = _as_list(alphas), _as_list(costs)
+    if len(alpha_list) != len(cost_list):
+        raise ValueError(f'cost_fraction: {len(alpha_list)} alpha tensors but {len(cost_list)} cost tensors')
+    expected, dearest = 0.0, 0.0
+    for alpha, cost in zip(alpha_list, cost_list):
+        cost = torch.as_tensor(cost, dtype=alpha.dtype, device=alpha.device)
+        if cost.shape != alpha.shape:
+            raise ValueError(f'cost_fraction: costs of shape {tuple(cost.shape)} for alpha of shape '
+                             f'{tuple(alpha.shape)}')
+        cost_rows = cost.reshape(-1, cost.shape[-1])
+        probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
+        expected = expected + (probs * cost_rows).sum()
+        dearest = dearest + cost_rows.max(dim=-1).values.sum()
+    if float(dearest) <= 0:
+        raise ValueError('cost_fraction: the costs are all zero')
+    return expected / dearest
 
 
 def l2_loss(alphas: Alphas) -> torch.Tensor:
@@ -184,14 +222,20 @@ def build_schedule(spec, where: str = 'schedule') -> Schedule:
 # Regulariser objects: a penalty on the model's arch parameters times a scheduled coefficient.
 
 class Regularizer:
-    """``reg(model, epoch) = schedule(epoch) * penalty(model)``; model is a ``SupernetMixin``."""
+    """``reg(model, epoch) = schedule(epoch + first_epoch) * penalty(model)``; model is a ``SupernetMixin``.
+
+    ``epoch`` counts from 0 (the loops' counter); ``first_epoch`` is the number the method's paper
+    gives the first epoch.
+    """
 
     name = ''
     default_schedule = None  # a YAML schedule spec, or None = must be given
+    default_first_epoch = 0
 
-    def __init__(self, schedule: Schedule, groups: Sequence[str] = ('op',)):
+    def __init__(self, schedule: Schedule, groups: Sequence[str] = ('op',), first_epoch: Optional[int] = None):
         self.schedule = schedule
         self.groups = tuple(groups)
+        self.first_epoch = self.default_first_epoch if first_epoch is None else first_epoch
 
     def alphas(self, model) -> List[torch.Tensor]:
         groups = model.arch_groups()
@@ -208,7 +252,8 @@ class Regularizer:
         raise NotImplementedError
 
     def coefficient(self, epoch: float) -> float:
-        return float(self.schedule(epoch))
+        """The schedule at the 0-based loop epoch ``epoch``, in this method's epoch numbering."""
+        return float(self.schedule(epoch + self.first_epoch))
 
     def __call__(self, model, epoch: float) -> torch.Tensor:
         coefficient = self.coefficient(epoch)
@@ -216,17 +261,19 @@ class Regularizer:
         return coefficient * penalty
 
     def __repr__(self):
-        return f'{type(self).__name__}(schedule={self.schedule!r}, groups={self.groups})'
+        return (f'{type(self).__name__}(schedule={self.schedule!r}, groups={self.groups}, '
+                f'first_epoch={self.first_epoch})')
 
 
 @REGULARIZER_REGISTRY.register()
 class SARegularizer(Regularizer):
     name = 'sa'
-    default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = epoch / 5
+    default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = e / 5
+    default_first_epoch = 1  # SA-DARTS Algorithm 1: e = 1, ..., E
     params = {'nu': 1.0, 'mu': 0.0}
 
-    def __init__(self, schedule, groups=('op',), nu=1.0, mu=0.0):
-        super().__init__(schedule, groups)
+    def __init__(self, schedule, groups=('op',), nu=1.0, mu=0.0, first_epoch=None):
+        super().__init__(schedule, groups, first_epoch)
         self.nu, self.mu = nu, mu
 
     def penalty(self, model):
@@ -245,12 +292,30 @@ class BetaRegularizer(Regularizer):
 
 @REGULARIZER_REGISTRY.register()
 class FlopsRegularizer(Regularizer):
+    """SA-DARTS Eq. 18 (``weight``/``schedule``), or a Multi-Adds budget (``target``, see the module doc)."""
+
     name = 'flops'
     params = {'temperature': 1.0}
+    optional_params = {'target': None, 'relative': None}
 
-    def __init__(self, schedule, groups=('op',), temperature=1.0):
-        super().__init__(schedule, groups)
+    def __init__(self, schedule, groups=('op',), temperature=1.0, first_epoch=None, target=None, relative=None):
+        super().__init__(schedule, groups, first_epoch)
         self.temperature = temperature
+        self.target = target
+        self.relative = relative
+        self.calibrated_weight = None  # set by the architect at each step when ``relative`` is given
+
+    def set_calibrated_weight(self, data_grad_norm: float, own_grad_norm: float) -> float:
+        """Weight making this penalty's alpha-gradient norm ``relative`` times the data term's (0 if it has none)."""
+        self.calibrated_weight = self.relative * data_grad_norm / own_grad_norm if own_grad_norm > 0 else 0.0
+        return self.calibrated_weight
+
+    def coefficient(self, epoch):
+        if self.relative is None:
+            return super().coefficient(epoch)
+        if self.calibrated_weight is None:
+            raise RuntimeError("flops regulariser with 'relative': the architect has not calibrated its weight yet")
+        return self.calibrated_weight
 
     def check(self, model):
         if not model.arch_costs():
@@ -260,7 +325,10 @@ class FlopsRegularizer(Regularizer):
     def penalty(self, model):
         pairs = model.arch_costs()
         self.check(model)
-        return flops_loss([a for a, _ in pairs], [c for _, c in pairs], self.temperature)
+        alphas, costs = [a for a, _ in pairs], [c for _, c in pairs]
+        if self.target is None:
+            return flops_loss(alphas, costs, self.temperature)
+        return torch.relu(cost_fraction(alphas, costs, self.temperature) - self.target) ** 2
 
 
 @REGULARIZER_REGISTRY.register()
@@ -282,10 +350,23 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     if kind not in REGULARIZER_REGISTRY:
         raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {list(REGULARIZER_REGISTRY)}')
     cls = REGULARIZER_REGISTRY.get(kind)
-    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', *cls.params])
+    optional = getattr(cls, 'optional_params', {})
+    _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', 'first_epoch', *cls.params, *optional])
     if 'schedule' in spec and 'weight' in spec:
         raise NASConfigError(f'{where}: give either weight (constant) or schedule, not both')
-    schedule_spec = spec.get('schedule', spec.get('weight', cls.default_schedule))
+    extra = {}
+    if spec.get('target') is not None:
+        target = _number(where, 'target', spec['target'], positive=True)
+        if target > 1:
+            raise NASConfigError(f'{where}: target is a fraction of the most expensive choice, in (0, 1]; '
+                                 f'got {target}')
+        extra['target'] = target
+    if spec.get('relative') is not None:
+        if 'target' in extra or 'weight' in spec or 'schedule' in spec:
+            raise NASConfigError(f'{where}: relative sets the weight itself; give no target, weight or schedule')
+        extra['relative'] = _number(where, 'relative', spec['relative'], non_negative=True)
+    default_schedule = 1.0 if extra else cls.default_schedule
+    schedule_spec = spec.get('schedule', spec.get('weight', default_schedule))
     if schedule_spec is None:
         raise NASConfigError(f"{where}: regulariser '{kind}' needs a weight or a schedule")
     schedule = build_schedule(schedule_spec, f'{where}.schedule')
@@ -297,7 +378,11 @@ def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     params = {key: _number(where, key, spec.get(key, default)) for key, default in cls.params.items()}
     if kind == 'flops' and params['temperature'] <= 0:
         raise NASConfigError(f'{where}: temperature must be > 0')
-    return cls(schedule, tuple(groups), **params)
+    first_epoch = spec.get('first_epoch', cls.default_first_epoch)
+    if first_epoch not in (0, 1) or isinstance(first_epoch, bool):
+        raise NASConfigError(f'{where}: first_epoch must be 0 or 1 (the number of the first epoch), '
+                             f'got {first_epoch!r}')
+    return cls(schedule, tuple(groups), first_epoch=first_epoch, **params, **extra)
 
 
 def build_regularizers(specs) -> List[Regularizer]:

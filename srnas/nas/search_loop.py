@@ -13,7 +13,8 @@ losses and weight optimizer; the loop owns everything else, written once:
   only by the architect;
 * per epoch: the task's evaluation, the derived genotype, softmax(alpha) in the
   ``AlphaRecorder``, the mean alpha-gradient norm of every loss term, one log
-  line, ``search_log.json`` + ``metrics.jsonl`` + ``alpha_history.json``,
+  line, the top-1 minus top-2 softmax margin of every row of ``alpha``,
+  ``search_log.json`` + ``metrics.jsonl`` + ``alpha_history.json``,
   TensorBoard, the genotype file, plots and an atomic checkpoint;
 * early stopping (A2M: stop once ``epoch - best_epoch > patience``) and the
   choice of the final genotype (``last`` or ``best_val_loss``).
@@ -31,7 +32,7 @@ import torch
 from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_torch_save, atomic_write_text, write_mapping
 from srnas.nas.genotype import save_genotype
-from srnas.nas.recorder import AlphaRecorder
+from srnas.nas.recorder import AlphaRecorder, top2_margins
 
 ORDERS = ('alpha_first', 'weights_first')
 SELECTS = ('last', 'best_val_loss')
@@ -200,12 +201,14 @@ def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int)
         from tqdm import tqdm
         batches = tqdm(batches, desc=f'search epoch {epoch + 1}/{opts.epochs}', leave=False)
     means, norms, alpha_steps, steps = _EpochMeans(), _EpochMeans(), 0, 0
+    # the architect's step_order (DLSR reference: weights_first) or the loop option decide
+    weights_first = 'weights_first' in (opts.order, getattr(task.architect, 'step_order', None))
     for train_batch in batches:
-        if opts.order == 'weights_first':
+        if weights_first:
             _weight_step(task, train_batch, means)
         if arch_iter is not None:
             alpha_steps += _alpha_step(task, next(arch_iter), train_batch, epoch, means, norms)
-        if opts.order == 'alpha_first':
+        if not weights_first:
             _weight_step(task, train_batch, means)
         steps += 1
         task.after_weight_step(first_iter + steps)
@@ -242,6 +245,8 @@ def _log_line(entry, epochs):
     if entry['alpha_grad_norms']:
         parts.append('| alpha grad norms ' + ', '.join(f'{k} {v:.3g}' for k, v in entry['alpha_grad_norms'].items()))
     parts.append(f"| {entry['seconds']:.1f}s | genotype {json.dumps(entry['genotype'])}")
+    if entry.get('top2_margin'):
+        parts.append('(top-2 margins ' + ' '.join(f'{m:.3f}' for m in entry['top2_margin']) + ')')
     return ' '.join(parts)
 
 
@@ -365,6 +370,8 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
                                  for name, p in task.model.named_arch_parameters()},
                      'losses': losses, 'alpha_grad_norms': norms, 'lr': task.learning_rate(), **metrics,
                      'seconds': time.time() - started}
+            if 'alpha' in entry['softmax']:  # how clearly each derived op wins: top-1 minus top-2 per row
+                entry['top2_margin'] = top2_margins(entry['softmax']['alpha'])
             history.append(entry)
             recorder.record(epoch, probs={k: torch.tensor(v) for k, v in entry['softmax'].items()},
                             genotype=entry['genotype'], val_loss=_val_loss(entry))

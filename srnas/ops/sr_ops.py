@@ -13,8 +13,10 @@ then pointwise 1x1 cin -> cout): it is the only reading under which the
 SA-DARTS IMDN figures hold (all-sep3x3 IMDN = 39.61 G conv MACs at x2), and
 the only one that keeps "replace IMDN's conv3x3" a drop-in (one conv, no
 extra activation inside). IMDN applies its LeakyReLU outside c1..c3, so these
-candidates have no activation of their own. Non-BN candidates keep IMDN's
-bias on their last conv; BN candidates drop that bias (BN's shift replaces it).
+candidates have no activation of their own. Every candidate keeps IMDN's bias on
+its last conv, BN candidates included: SA-DARTS's counts need it (all conv5x5
+with BN at c1/c3/c4 and conv5x5 at c2 = 1,773,672 params at x4, Table 3's
+"IMDN + Beta-DARTS" 1,773.67 K), although BN's shift makes it redundant.
 """
 import torch.nn as nn
 
@@ -75,11 +77,11 @@ def build_imdn_op(name, in_channels, out_channels, bn_affine=True):
     kernel = int(kernel.split('x')[0])
     layers = []
     if kind == 'conv':
-        layers.append(nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=not with_bn))
+        layers.append(nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=True))
     else:
         dilation = 2 if kind == 'dil_sep_conv' else 1
         layers.append(_depthwise(in_channels, kernel, dilation))
-        layers.append(nn.Conv2d(in_channels, out_channels, 1, bias=not with_bn))
+        layers.append(nn.Conv2d(in_channels, out_channels, 1, bias=True))
     if with_bn:
         layers.append(nn.BatchNorm2d(out_channels, affine=bn_affine))
     return layers[0] if len(layers) == 1 else nn.Sequential(*layers)

@@ -27,6 +27,9 @@ def _lrelu(x):
 class ESA(nn.Module):
     """Enhanced spatial attention (RFDN), f = channels // 4. Needs H, W >= 15."""
 
+    # The pooled map is resized back to the input's size: no tile padding reproduces whole-image output.
+    pools_whole_input = True
+
     def __init__(self, channels):
         super().__init__()
         f = channels // 4
@@ -72,13 +75,22 @@ class DLSRCell(nn.Module):
 
 
 class DLSRNetwork(nn.Module):
-    """The DLSR skeleton. ``cell_inputs[i]`` lists the 1-based earlier cells read by cell i + 3."""
+    """The DLSR skeleton. ``cell_inputs[i]`` lists the 1-based earlier cells read by cell i + 3.
 
-    def __init__(self, upscale, make_op, cell_inputs, num_feat=48, num_in_ch=3, num_out_ch=3):
+    ``img_range``: the pixel range the weights were trained on, as in BasicSR's EDSR/SwinIR. Inputs and
+    outputs are always in [0, 1]; the network multiplies its input by ``img_range`` and divides its
+    output by it. The DLSR reference code trains on 0..255 (``rgb_range = 255``), so its checkpoint
+    needs ``img_range: 255``; srnas's own search and training use 1.
+    """
+
+    def __init__(self, upscale, make_op, cell_inputs, num_feat=48, num_in_ch=3, num_out_ch=3, img_range=1.0):
         super().__init__()
         if len(cell_inputs) != DLSR_NUM_CELLS - 2:
             raise ValueError('cell_inputs must give the inputs of cells 3..6')
+        if isinstance(img_range, bool) or not isinstance(img_range, (int, float)) or img_range <= 0:
+            raise ValueError(f'img_range must be a positive number (1 or 255), got {img_range!r}')
         self.upscale = upscale
+        self.img_range = float(img_range)
         self.cell_inputs = [list(inputs) for inputs in cell_inputs]
         self.stem = nn.Conv2d(num_in_ch, num_feat, 3, padding=1)
         self.cells = nn.ModuleList(DLSRCell(num_feat, make_op) for _ in range(DLSR_NUM_CELLS))
@@ -90,6 +102,8 @@ class DLSRNetwork(nn.Module):
             nn.Conv2d(num_feat, num_out_ch * upscale * upscale, 3, padding=1), nn.PixelShuffle(upscale))
 
     def forward(self, x, op_weights=None, input_weights=None):
+        if self.img_range != 1.0:
+            x = x * self.img_range
         stem = self.stem(x)
         outputs = [self.cells[0](stem, op_weights)]
         outputs.append(self.cells[1](outputs[0], op_weights))
@@ -100,15 +114,16 @@ class DLSRNetwork(nn.Module):
             cell_in = _lrelu(fusion(torch.cat(feats, dim=1)))
             outputs.append(self.cells[i + 2](cell_in, op_weights))
         body = _lrelu(self.cell_fusion(torch.cat(outputs, dim=1)))
-        return self.upsampler(self.lr_conv(body) + stem)
+        out = self.upsampler(self.lr_conv(body) + stem)
+        return out if self.img_range == 1.0 else out / self.img_range
 
 
 class DLSRChild(DLSRNetwork):
     """A DLSR network built from a genotype (dict or JSON/YAML file)."""
 
-    def __init__(self, genotype, upscale=2, num_feat=48, num_in_ch=3, num_out_ch=3):
+    def __init__(self, genotype, upscale=2, num_feat=48, num_in_ch=3, num_out_ch=3, img_range=1.0):
         genotype = load_genotype(genotype, space='dlsr')
         ops = genotype['ops']
         super().__init__(upscale, lambda j: build_dlsr_op(ops[j], num_feat), genotype['connections'],
-                         num_feat, num_in_ch, num_out_ch)
+                         num_feat, num_in_ch, num_out_ch, img_range)
         self.genotype = genotype

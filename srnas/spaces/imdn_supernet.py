@@ -6,6 +6,15 @@ so each mixed op is wrapped in a module that reads its row of the current
 softmax(alpha) from a holder the supernet fills at the start of ``forward``.
 BN candidates use affine-free BN while searching (DARTS convention); the
 derived child uses affine BN.
+
+Partial channels (SAC, ``partial_k = K``) at positions whose input and output
+widths differ (c2/c3 48 -> 64, c4 48 -> 16) are srnas's own construction: the
+papers apply partial channels only to cin == cout ops, and here the bypass is
+resampled parameter-free to the output width (``srnas.nas.mixed_op``). At c4
+three quarters of the output are then averages of input channels, where the
+child has a full 48 -> 16 conv. ``full_channel_positions: [c4]`` searches those
+positions at full width instead (benchmarks/partial_channel_gap.py measures the
+difference).
 """
 import torch
 import torch.nn as nn
@@ -47,14 +56,19 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
 
     space = 'imdn'
 
-    def __init__(self, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, partial_k=1, num_out_ch=None):
+    def __init__(self, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, partial_k=1, num_out_ch=None,
+                 full_channel_positions=()):
         holder = _CurrentWeights()
+        unknown = sorted(set(full_channel_positions) - set(CONV_POSITIONS))
+        if unknown:
+            raise ValueError(f'full_channel_positions: unknown position(s) {unknown}; known: {list(CONV_POSITIONS)}')
 
         def factory(position, in_channels, out_channels, block_index=None):
-            cin, cout = partial_channel_split(in_channels, out_channels, partial_k)
+            k = 1 if position in full_channel_positions else partial_k
+            cin, cout = partial_channel_split(in_channels, out_channels, k)
             mixed = MixedOp([build_imdn_op(name, cin, cout, bn_affine=False) for name in IMDN_CANDIDATES],
                             names=IMDN_CANDIDATES, in_channels=in_channels, out_channels=out_channels,
-                            partial_k=partial_k)
+                            partial_k=k)
             return SharedAlphaOp(mixed, holder, CONV_POSITIONS.index(position))
 
         super().__init__(upscale, num_in_ch=num_in_ch, num_feat=num_feat, num_blocks=num_blocks,

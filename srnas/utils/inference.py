@@ -16,7 +16,8 @@ def input_images(path):
     return list_images(path)
 
 
-def super_resolve_folder(model, inputs, output_dir, scale, model_name, device='cpu', tile=0, tile_pad=10):
+def super_resolve_folder(model, inputs, output_dir, scale, model_name, device='cpu', tile=0, tile_pad=10,
+                        allow_tile_seams=False):
     """Write ``<output_dir>/<name>_<model_name>.png`` for every input; returns (written, failed) paths.
 
     An unreadable image is reported on stderr and skipped, the others are still processed.
@@ -31,7 +32,8 @@ def super_resolve_folder(model, inputs, output_dir, scale, model_name, device='c
             print(f'skipped: {exc}', file=sys.stderr)
             failed.append(path)
             continue
-        sr = super_resolve(model, lq, device=device, tile=tile, tile_pad=tile_pad, scale=scale)
+        sr = super_resolve(model, lq, device=device, tile=tile, tile_pad=tile_pad, scale=scale,
+                           allow_tile_seams=allow_tile_seams)
         out_path = Path(output_dir) / f'{path.stem}_{model_name}.png'
         write_image(out_path, sr)
         written.append(out_path)

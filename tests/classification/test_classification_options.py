@@ -129,3 +129,25 @@ def test_cli_query_reads_nats_excerpt(shared_data):
                   '--arch', '284')
     assert result.returncode == 0, result.stderr
     assert '"test": 88.79' in result.stdout
+
+
+@pytest.mark.parametrize('name', ['darts_search_cifar10_beta', 'darts_search_cifar10_a2m_beta'])
+def test_darts_space_beta_strength_is_the_reference_setting(name):
+    # A2M's beta-DARTS code (DARTS space): lambda_t * (w_red * mean_e LSE(alpha_reduce)
+    # + w_nor * mean_e LSE(alpha_normal)), lambda_t = 0.5 * epoch, w_red = w_nor = 1 (notes/nas_architects.md 1.4);
+    # written out here with torch.logsumexp.
+    import torch
+    from srnas.nas.regularizers import build_regularizers
+    opt = load_options(OPTION_DIR / f'{name}.yml', 'search')
+    space = {**search_space_config(opt), 'channels': 4, 'layers': 3}
+    model = build_search_model(space, 10)
+    with torch.no_grad():
+        for alpha in model.arch_parameters():
+            alpha.copy_(torch.randn_like(alpha))
+    groups = dict(model.named_arch_parameters())
+    reference_sum = (torch.logsumexp(groups['alphas_normal'], -1).mean()
+                     + torch.logsumexp(groups['alphas_reduce'], -1).mean())
+    beta = [r for r in build_regularizers(opt['architect']['regularizers']) if r.name == 'beta']
+    assert len(beta) == 1
+    for epoch in (0, 3, 17):
+        assert beta[0](model, epoch).item() == pytest.approx(0.5 * epoch * reference_sum.item(), rel=1e-6)

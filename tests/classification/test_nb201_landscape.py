@@ -32,9 +32,43 @@ def test_shortest_paths_change_one_edge_per_step():
 
 
 def test_accuracy_barrier_against_hand_values():
-    assert L.accuracy_barrier([90.0, 80.0, 94.0]) == pytest.approx(12.0)  # line at step 1 is 92
-    assert L.accuracy_barrier([90.0, 95.0, 94.0]) == 0.0
-    assert L.accuracy_barrier([90.0, 94.0]) == 0.0
+    # A2M 5.1.1: 1/2 (Acc(A) + Acc(B)) - min over the path
+    assert L.accuracy_barrier([90.0, 85.0, 80.0, 94.0]) == pytest.approx(92.0 - 80.0)
+    assert L.accuracy_barrier([90.0, 95.0, 94.0]) == pytest.approx(2.0)  # min is the endpoint A
+    assert L.accuracy_barrier([90.0, 94.0]) == pytest.approx(2.0)
+    # the largest drop below the straight line, kept by name
+    assert L.accuracy_barrier([90.0, 85.0, 80.0, 94.0], 'max_below_line') == pytest.approx(90 + 4 * 2 / 3 - 80)
+    assert L.accuracy_barrier([90.0, 95.0, 94.0], 'max_below_line') == 0.0
+    with pytest.raises(ValueError, match='unknown barrier definition'):
+        L.accuracy_barrier([90.0, 94.0], 'steepest')
+
+
+def test_a2m_barrier_averages_unique_architectures_per_level_by_hand():
+    # A and B differ on edges 0 and 3: the tree has levels {A}, {C1, C2}, {B} (two shortest paths).
+    a = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    b = '|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    c1 = '|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    c2 = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    table = {a: 90.0, c1: 70.0, c2: 80.0, b: 88.0}
+    assert L.path_levels(a, b) == [[a], sorted([c1, c2]), [b]]
+    barrier, levels = L.a2m_barrier(table.__getitem__, a, b)
+    assert levels == [90.0, 75.0, 88.0]
+    assert barrier == pytest.approx(89.0 - 75.0)
+    # per path, the line definition gives 19 (via C1) and 9 (via C2): not the paper's number
+    per_path = [L.accuracy_barrier([table[x] for x in p], 'max_below_line') for p in L.shortest_paths(a, b)]
+    assert sorted(per_path) == pytest.approx([9.0, 19.0])
+
+
+def test_path_levels_hold_every_unique_architecture_of_all_shortest_paths():
+    target = meta_archs()[0]
+    d = L.hamming(BEST, target)
+    levels = L.path_levels(BEST, target)
+    assert [len(level) for level in levels] == [math.comb(d, k) for k in range(d + 1)]
+    on_paths = [set() for _ in range(d + 1)]
+    for path in L.shortest_paths(BEST, target):
+        for k, arch in enumerate(path):
+            on_paths[k].add(arch)
+    assert [set(level) for level in levels] == on_paths
 
 
 class FakeBenchmark:
@@ -54,7 +88,7 @@ def test_profiles_and_neighbourhood_accuracies_use_the_benchmark():
     assert L.path_profile(bench, path) == [90.0 - 3 * i for i in range(len(path))]
     # of the 24 radius-1 neighbours only path[1] has a record: the others are skipped, not errors
     assert L.neighbourhood_accuracies(bench, BEST, 1) == {path[1]: 87.0}
-    assert L.accuracy_barrier(L.path_profile(bench, path)) == pytest.approx(0.0)  # a straight decline
+    assert L.accuracy_barrier(L.path_profile(bench, path), 'max_below_line') == pytest.approx(0.0)  # straight decline
 
 
 def test_landscape_command_on_a_pth_in_the_official_layout(tmp_path):
@@ -90,4 +124,6 @@ def test_landscape_command_on_a_pth_in_the_official_layout(tmp_path):
     assert hood['min'] == 80.5 and hood['max'] == 92.0
     far = L.neighbours(BEST, 1)[-1]
     paths = run('--to', far)
-    assert paths['distance'] == 1 and paths['paths'][0]['test'] == [80.0, 92.0] and paths['min_barrier'] == 0.0
+    assert paths['distance'] == 1 and paths['paths'][0]['test'] == [80.0, 92.0]
+    assert paths['level_means'] == [80.0, 92.0] and paths['barrier'] == pytest.approx(6.0)  # 86 - 80
+    assert run('--to', far, '--barrier', 'max_below_line')['min_barrier'] == 0.0

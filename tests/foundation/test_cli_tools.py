@@ -11,7 +11,8 @@ from srnas.data.prepare import crop_positions, prepare_subimages
 from srnas.evaluation.benchmarks import score
 from srnas.nas.files import atomic_torch_save
 from srnas.utils.checkpoint import read_state_dict
-from srnas.utils.tiling import tiled_forward
+from srnas.utils.errors import InputError
+from srnas.utils.tiling import tiled_forward, whole_image_layers
 
 from tests.foundation.helpers import random_pairs, write_yaml
 
@@ -28,6 +29,36 @@ def test_tiled_forward_equals_whole_image_for_a_local_model():
     assert not torch.allclose(tiled_forward(model, x, 2, tile=8, tile_pad=0), whole)
 
 
+def test_tiling_is_refused_for_networks_that_pool_over_the_whole_image():
+    from srnas.spaces.dlsr import DLSRChild
+    from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE
+    torch.manual_seed(0)
+    imdn = SRNASIMDN(2, num_feat=16, num_blocks=2).eval()
+    x = torch.rand(1, 3, 40, 40)
+    with pytest.raises(InputError, match='pool over the whole image'):
+        tiled_forward(imdn, x, 2, tile=16, tile_pad=12)
+    assert len(whole_image_layers(imdn)) == 2  # one contrast channel attention per block
+    dlsr = DLSRChild(DLSR_PAPER_GENOTYPE, upscale=2)
+    assert whole_image_layers(dlsr) and all('esa' in name for name in whole_image_layers(dlsr))
+    local = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2))
+    assert whole_image_layers(local) == []
+
+
+
+def test_official_imdn_tiles_differ_from_the_whole_image(shared_data):
+    """Why tiling is refused: with trained IMDN weights per-tile attention statistics change the output."""
+    from skimage import data as skdata
+    from srnas.utils.checkpoint import load_weights
+    net = SRNASIMDN(2)
+    load_weights(net, shared_data / 'pretrained' / 'IMDN_x2.pth')
+    net.eval()
+    x = torch.from_numpy(skdata.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        whole = net(x)
+    stitched = tiled_forward(net, x, 2, tile=48, tile_pad=16, allow_seams=True)
+    assert (stitched - whole).abs().max() * 255 > 5  # grey levels
+
+
 def test_infer_writes_named_outputs_with_tiling(tmp_path, capsys):
     torch.manual_seed(0)
     net = SRNASIMDN(3, num_feat=16, num_blocks=1)
@@ -42,7 +73,12 @@ def test_infer_writes_named_outputs_with_tiling(tmp_path, capsys):
     assert err.count('\n') == 1 and 'shape mismatch' in err and 'w.pth' in err
     opt = write_yaml(tmp_path / 'net.yml', {'scale': 3, 'network_g': {'type': 'SRNASIMDN', 'upscale': 3,
                                                                       'num_feat': 16, 'num_blocks': 1}})
-    code = srnas_main(args + ['-opt', str(opt)])
+    # IMDN's contrast channel attention pools over the whole image: tiling is refused by default
+    assert srnas_main(args + ['-opt', str(opt)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'pool over the whole image' in err and '--allow_tile_seams' in err
+    assert not (tmp_path / 'out').exists()
+    code = srnas_main(args + ['-opt', str(opt), '--allow_tile_seams'])
     assert code == 1  # one unreadable input, reported and skipped
     assert 'broken.png' in capsys.readouterr().err
     out = cv2.imread(str(tmp_path / 'out' / 'a_tiny.png'))

@@ -1,4 +1,5 @@
 """Architects against exact autograd truths, YAML composition, errors and save/resume."""
+import copy
 import io
 
 import pytest
@@ -87,21 +88,66 @@ def test_a2m_architect_puts_regularisers_in_every_evaluation():
         assert float(total_regularization(regs, model, 3)) == pytest.approx(float(penalty(model.arch_parameters())))
 
 
-@pytest.mark.parametrize('optimizer', ['sgd_momentum', 'adam'])
+def _sgd_step_by_hand(w, g, state, lr, wd, momentum, nesterov):
+    """torch.optim.SGD (dampening 0) written out: d = g + wd w; b = mu b + d; nesterov: d + mu b."""
+    d = g + wd * w
+    if momentum:
+        buf = momentum * state['momentum_buffer'] + d if 'momentum_buffer' in state else d
+        d = d + momentum * buf if nesterov else buf
+    return w - lr * d
+
+
+def _adam_step_by_hand(w, g, state, lr, wd, betas, eps, decoupled):
+    """Adam (Kingma & Ba, Alg. 1) with torch's L2 or decoupled (AdamW) weight decay, written out."""
+    b1, b2 = betas
+    t = int(state['step']) + 1
+    if decoupled:
+        w = w * (1 - lr * wd)
+    else:
+        g = g + wd * w
+    m = b1 * state['exp_avg'] + (1 - b1) * g
+    v = b2 * state['exp_avg_sq'] + (1 - b2) * g * g
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return w - lr * m_hat / (v_hat.sqrt() + eps)
+
+
+OPTIMIZERS = {
+    'sgd_momentum': (lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.9, weight_decay=3e-4),
+                     lambda w, g, st: _sgd_step_by_hand(w, g, st, 0.2, 3e-4, 0.9, False)),
+    'sgd_nesterov': (lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.9, weight_decay=3e-4, nesterov=True),
+                     lambda w, g, st: _sgd_step_by_hand(w, g, st, 0.2, 3e-4, 0.9, True)),
+    'adam': (lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.9, 0.999), weight_decay=3e-4),
+             lambda w, g, st: _adam_step_by_hand(w, g, st, 0.05, 3e-4, (0.9, 0.999), 1e-8, False)),
+    'adamw': (lambda p: torch.optim.AdamW(p, lr=0.05, betas=(0.5, 0.99), weight_decay=1e-2),
+              lambda w, g, st: _adam_step_by_hand(w, g, st, 0.05, 1e-2, (0.5, 0.99), 1e-8, True)),
+}
+
+
+@pytest.mark.parametrize('optimizer', sorted(OPTIMIZERS))
 def test_second_order_matches_exact_unrolled_hypergradient(optimizer):
     model, val_batch = SmoothSupernet(), make_batch(seed=1)
     train_batch = make_batch(seed=2)
-    xi, wd = 0.2, 3e-4
-    if optimizer == 'adam':  # unrolled as a plain SGD step with Adam's lr and weight decay
-        momentum = 0.0
-        weight_opt = torch.optim.Adam(model.weights(), lr=xi, weight_decay=wd)
-    else:
-        momentum = 0.9
-        weight_opt = torch.optim.SGD(model.weights(), lr=xi, momentum=momentum, weight_decay=wd)
-    mse_loss_fn(model, train_batch).backward()  # one weight step so momentum buffers exist
-    weight_opt.step()
-    weight_opt.zero_grad(set_to_none=True)
+    make_optimizer, step_by_hand = OPTIMIZERS[optimizer]
+    weight_opt = make_optimizer(model.weights())
+    for seed in (3, 4):  # two weight steps so that momentum buffers / Adam moments are not trivial
+        mse_loss_fn(model, make_batch(seed=seed)).backward()
+        weight_opt.step()
+        weight_opt.zero_grad(set_to_none=True)
     model.zero_grad(set_to_none=True)
+    weight_items = list(model.named_weights())
+    states = [{k: (v.detach().clone() if torch.is_tensor(v) else v) for k, v in weight_opt.state[p].items()}
+              for _, p in weight_items]
+
+    # The hand-written step is the optimizer's: one real step from a copy gives the same weights.
+    twin = copy.deepcopy(model)
+    twin_opt = make_optimizer(twin.weights())
+    twin_opt.load_state_dict(copy.deepcopy(weight_opt.state_dict()))  # load_state_dict shares tensors
+    mse_loss_fn(twin, train_batch).backward()
+    grads_now = [p.grad.detach().clone() for _, p in twin.named_weights()]
+    twin_opt.step()
+    for (_, p), (_, q), g, st in zip(weight_items, twin.named_weights(), grads_now, states):
+        torch.testing.assert_close(step_by_hand(p.detach(), g, st), q.detach(), rtol=1e-10, atol=1e-12)
+
     # fd_scale 1e-3 instead of DARTS's 1e-2 so that the finite-difference truncation (~fd_scale^2) is tiny
     config = {'type': 'second_order', 'fd_scale': 1e-3,
               'regularizers': [{'type': 'sa', 'nu': 0.5, 'mu': 1.0, 'weight': 0.3}]}
@@ -110,9 +156,8 @@ def test_second_order_matches_exact_unrolled_hypergradient(optimizer):
     got, _ = architect.direction(val_batch, epoch=0, train_batch=train_batch)
     assert all(torch.equal(p, weights_before[n]) for n, p in model.named_weights())
 
-    # Truth: w'(alpha) = w - xi (mu m + grad_w L_train(w, alpha) + wd w), differentiated through by autograd.
+    # Truth: w'(alpha) = the optimizer's step written out above, differentiated through by autograd.
     arch_names = [n for n, _ in model.named_arch_parameters()]
-    weight_items = list(model.named_weights())
     alphas = [a.detach().clone().requires_grad_() for a in model.arch_parameters()]
     weights = [p.detach().clone().requires_grad_() for _, p in weight_items]
 
@@ -121,14 +166,23 @@ def test_second_order_matches_exact_unrolled_hypergradient(optimizer):
         return ((functional_call(model, params, (batch[0],)) - batch[1]) ** 2).mean()
 
     grads_w = torch.autograd.grad(loss_at(weights, alphas, train_batch), weights, create_graph=True)
-    w_prime = [w - xi * (momentum * weight_opt.state[p].get('momentum_buffer', 0.0) + g + wd * w)
-               for w, g, (_, p) in zip(weights, grads_w, weight_items)]
+    w_prime = [step_by_hand(w, g, st) for w, g, st in zip(weights, grads_w, states)]
     val = loss_at(w_prime, alphas, val_batch) + 0.3 * sa_loss(alphas[0], 0.5, 1.0)
     want = torch.autograd.grad(val, alphas)
-    assert _rel_err(got, want) < 1e-6
+    assert _rel_err(got, want) < 1e-5
     # and the implicit term matters: first order is far from it
     first, _ = Architect(model, mse_loss_fn, {'regularizers': config['regularizers']}).direction(val_batch, 0)
     assert _rel_err(first, want) > 1e-2
+
+
+@pytest.mark.parametrize('make_optimizer,message', [
+    (lambda p: torch.optim.RMSprop(p, lr=0.1), 'SGD, Adam and AdamW, not RMSprop'),
+    (lambda p: torch.optim.Adam(p, lr=0.1, amsgrad=True), 'amsgrad=True'),
+])
+def test_second_order_refuses_optimizers_it_cannot_unroll(make_optimizer, message):
+    model = SmoothSupernet()
+    with pytest.raises(NASConfigError, match=message):
+        Architect(model, mse_loss_fn, {'type': 'second_order'}, weight_optimizer=make_optimizer(model.weights()))
 
 
 def test_first_order_is_alpha_gradient_only():
@@ -273,3 +327,26 @@ def test_load_state_dict_rejects_a_foreign_state():
     state['alphas'] = {'gamma': torch.zeros(2)}
     with pytest.raises(NASConfigError, match='holds alphas'):
         architect.load_state_dict(state)
+
+
+@pytest.mark.parametrize('kind', ['first_order', 'a2m'])
+def test_relative_flops_weight_matches_the_data_gradient_norm(kind):
+    # Truth by autograd on the toy: w = r * ||grad_alpha L_val|| / ||grad_alpha Eq.18|| at the current alpha.
+    model, batch = SmoothSupernet(), make_batch()
+    config = {'type': kind, 'regularizers': [{'type': 'flops', 'relative': 0.3}]}
+    if kind == 'a2m':
+        config.update(rho=0.05, eps=0.01)
+    architect = Architect(model, mse_loss_fn, config)
+    got, _ = architect.direction(batch, 0)
+    alpha = model.alpha
+    data_grad = torch.autograd.grad(mse_loss_fn(model, batch), alpha)[0]
+    flops_grad = torch.autograd.grad(flops_loss(alpha, model._arch_costs_alpha), alpha)[0]
+    weight = 0.3 * data_grad.norm() / flops_grad.norm()
+    assert architect.regularizers[0].calibrated_weight == pytest.approx(weight.item(), rel=1e-9)
+    if kind == 'first_order':
+        want = torch.autograd.grad(mse_loss_fn(model, batch) + weight * flops_loss(alpha, model._arch_costs_alpha),
+                                   model.arch_parameters())
+        assert _rel_err(got, want) < 1e-10
+        assert (weight * flops_grad).norm() == pytest.approx(0.3 * data_grad.norm().item(), rel=1e-9)
+    with pytest.raises(NASConfigError, match='relative sets the weight itself'):
+        build_regularizers([{'type': 'flops', 'relative': 0.3, 'weight': 1.0}])

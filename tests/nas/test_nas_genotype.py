@@ -146,3 +146,14 @@ def test_recorder_plot_and_save_load(tmp_path):
     assert loaded.entries == json.loads(json.dumps(recorder.entries))
     assert loaded.op_names == {'alpha': ['op0', 'op1', 'op2', ]}
     assert loaded.genotype_stable_since() == 2
+
+
+def test_top2_margins_per_row():
+    from srnas.nas.recorder import top2_margins
+    # hand-computed: rows [0.5, 0.3, 0.2] -> 0.2, a tie -> 0, one flat row given alone
+    assert top2_margins([[0.5, 0.3, 0.2], [0.1, 0.45, 0.45]]) == pytest.approx([0.2, 0.0])
+    assert top2_margins([0.25, 0.6, 0.15]) == pytest.approx([0.35])
+    probs = torch.softmax(torch.tensor([[2.0, 0.0, 1.0]]), -1)[0].tolist()
+    assert top2_margins(probs) == pytest.approx([(torch.e ** 2 - torch.e) / (torch.e ** 2 + torch.e + 1)])
+    with pytest.raises(ValueError, match='two candidates'):
+        top2_margins([[1.0]])

@@ -63,6 +63,49 @@ def test_flops_loss_value_gradient_and_descent():
     assert torch.softmax(alpha.detach(), -1)[0].argmax().item() == 0  # cheapest op wins
 
 
+class _CostedEdge(ToyEdgeSupernet):
+    """One mixed op of 3 candidates with Multi-Adds 1, 2, 7 (dearest = 7)."""
+
+    def __init__(self):
+        super().__init__(num_ops=3)
+        self.set_arch_costs('alpha', torch.tensor([1.0, 2.0, 7.0]))
+
+
+def test_flops_target_is_a_squared_hinge_on_the_cost_fraction():
+    model = _CostedEdge()
+    with torch.no_grad():
+        model.alpha.copy_(torch.tensor([0.0, math.log(2.0), math.log(5.0)]))  # probabilities 1/8, 2/8, 5/8
+    fraction = (1 * 1 + 2 * 2 + 5 * 7) / 8 / 7  # expected Multi-Adds over the dearest choice = 5/7
+    reg, = build_regularizers([{'type': 'flops', 'target': 0.5}])
+    assert reg.coefficient(0) == 1.0  # documented default weight of the budget form
+    assert reg(model, 0).item() == pytest.approx((fraction - 0.5) ** 2, rel=1e-6)
+    loose, = build_regularizers([{'type': 'flops', 'target': 0.8}])
+    value = loose(model, 0)
+    assert value.item() == 0.0 and not torch.autograd.grad(value, model.alpha, allow_unused=True)[0].abs().sum()
+
+
+def _settled_cost_fraction(flops_spec, steps=400):
+    """Descend a 'quality' term that prefers the dearest op (gradient ~1e-3, like an L1 term) plus the FLOPs term."""
+    model = _CostedEdge()
+    reg, = build_regularizers([flops_spec])
+    opt = torch.optim.Adam([model.alpha], lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        quality = -1e-3 * torch.softmax(model.alpha, -1)[2]
+        (quality + reg(model, 0)).backward()
+        opt.step()
+    probs = torch.softmax(model.alpha.detach(), -1)
+    return float((probs * torch.tensor([1.0, 2.0, 7.0])).sum() / 7)
+
+
+def test_flops_target_sets_the_cost_the_search_settles_at():
+    # Eq. 18 with weight 1 drowns the quality term: the cheapest op, whatever quality wants.
+    assert _settled_cost_fraction({'type': 'flops', 'weight': 1.0}) < 0.2
+    settled = [_settled_cost_fraction({'type': 'flops', 'target': t}) for t in (0.3, 0.5, 0.7)]
+    assert settled == pytest.approx([0.3, 0.5, 0.7], abs=0.03)  # at the budget, not below it
+    assert _settled_cost_fraction({'type': 'flops', 'target': 1.0}) > 0.9  # no budget: quality decides
+
+
 def _top2_gap_after_search(regularizer_spec, steps=300, steps_per_epoch=30):
     """One toy edge of 5 ops whose validation loss prefers ops 0 and 1 almost equally."""
     torch.manual_seed(0)
@@ -98,15 +141,30 @@ def test_regularizer_uses_schedule_times_penalty():
     model = ToyEdgeSupernet(num_ops=4)
     sa, beta = build_regularizers([{'type': 'sa', 'nu': 0.5, 'mu': 2.0}, {'type': 'beta'}])
     alpha = model.alpha.detach()
-    assert sa(model, 10).item() == pytest.approx(2.0 * _eq7_by_hand(alpha.flatten().tolist(), 0.5, 2.0), rel=1e-6)
+    # loop epoch 9 is SA-DARTS's e = 10: lambda = 10 / 5
+    assert sa(model, 9).item() == pytest.approx(2.0 * _eq7_by_hand(alpha.flatten().tolist(), 0.5, 2.0), rel=1e-6)
     assert beta(model, 4).item() == pytest.approx(2.0 * beta_loss(alpha).item(), rel=1e-6)
 
 
+def test_sa_lambda_counts_epochs_from_one_as_algorithm_1():
+    # SA-DARTS Algorithm 1: for e = 1..E, lambda_e = e / 5, so the first epoch already has lambda = 0.2.
+    sa, = build_regularizers([{'type': 'sa'}])
+    assert [sa.coefficient(epoch) for epoch in (0, 1, 4)] == pytest.approx([0.2, 0.4, 1.0])
+    model = ToyEdgeSupernet(num_ops=4)
+    assert sa(model, 0).item() == pytest.approx(0.2 * model.alpha.detach().mean().item(), rel=1e-6)
+    zero_based, = build_regularizers([{'type': 'sa', 'first_epoch': 0}])
+    assert zero_based.coefficient(0) == 0.0 and zero_based.coefficient(5) == 1.0
+    beta, = build_regularizers([{'type': 'beta'}])  # beta-DARTS keeps its 0-based 0.5 * epoch
+    assert beta.coefficient(0) == 0.0 and beta.coefficient(2) == 1.0
+
+
 @pytest.mark.parametrize('spec,message', [
+    ({'type': 'sa', 'first_epoch': 2}, 'first_epoch must be 0 or 1'),
     ({'type': 'sharpness'}, "unknown regulariser type 'sharpness'"),
     ({'type': 'sa', 'lambda': 1}, r"unknown option\(s\) \['lambda'\]"),
     ({'type': 'sa', 'nu': 'high'}, 'nu must be a finite number'),
     ({'type': 'flops'}, "'flops' needs a weight or a schedule"),
+    ({'type': 'flops', 'target': 1.5}, 'target is a fraction'),
     ({'type': 'l2', 'weight': 1, 'schedule': 1}, 'either weight'),
     ({'type': 'sa', 'schedule': {'type': 'epoch_over_k', 'k': -5}}, 'k must be > 0'),
     ({'type': 'sa', 'schedule': {'type': 'cosine'}}, "unknown schedule type 'cosine'"),

@@ -127,10 +127,21 @@ def test_per_term_alpha_gradient_norms_are_averaged_per_epoch(tmp_path):
     assert [s.value for s in events.Scalars('alpha_grad_norms/sa')] == [20.0, 50.0]
 
 
-def test_architect_without_per_term_norms_logs_none(tmp_path):
-    result = run_search(make_toy_task(), _options(tmp_path, epochs=1)[0])
-    assert result['history'][0]['alpha_grad_norms'] == {}
-    assert result['history'][0]['losses']['alpha_grad_norm'] > 0
+class SilentArchitect(Architect):
+    """An architect that reports no per-term norms (as one written before they existed)."""
+
+    def step(self, val_batch, epoch, train_batch=None):
+        result = super().step(val_batch, epoch, train_batch)
+        self.last_grad_norms = None
+        return result
+
+
+def test_per_term_norms_of_the_real_architect_and_of_one_without_them(tmp_path):
+    entry = run_search(make_toy_task(), _options(tmp_path / 'real', epochs=1)[0])['history'][0]
+    assert {'data', 'total'} <= set(entry['alpha_grad_norms']) and entry['alpha_grad_norms']['total'] > 0
+    silent = run_search(make_toy_task(architect_cls=SilentArchitect), _options(tmp_path / 'silent', epochs=1)[0])
+    assert silent['history'][0]['alpha_grad_norms'] == {}
+    assert silent['history'][0]['losses']['alpha_grad_norm'] > 0
 
 
 def test_bad_loop_options_and_foreign_checkpoint_are_clear_errors(tmp_path):
@@ -141,3 +152,12 @@ def test_bad_loop_options_and_foreign_checkpoint_are_clear_errors(tmp_path):
     other.space = 'other'
     with pytest.raises(NASConfigError, match="is of space 'toy', this search is 'other'"):
         run_search(other, _options(tmp_path / 'b')[0], resume=latest_checkpoint(tmp_path / 'a'))
+
+
+def test_top2_margins_are_logged_per_row_of_alpha(tmp_path):
+    result = run_search(make_toy_task(), _options(tmp_path, epochs=1)[0])
+    entry = result['history'][0]
+    for probs, margin in zip(entry['softmax']['alpha'], entry['top2_margin']):
+        top = sorted(probs, reverse=True)
+        assert margin == pytest.approx(top[0] - top[1])
+    assert len(entry['top2_margin']) == 2

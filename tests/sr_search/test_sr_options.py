@@ -35,3 +35,19 @@ def test_full_scale_options_follow_the_paper_and_have_a_demo_twin(path):
     assert twin['architect']['regularizers'] == opt['architect']['regularizers']
     assert twin['network_g']['type'] == opt['network_g']['type']
     assert twin['network_g']['partial_k'] == opt['network_g']['partial_k']
+
+
+@pytest.mark.parametrize('path', FULL, ids=[p.stem for p in FULL])
+def test_calibrated_options_differ_from_their_paper_literal_twin_only_in_the_loss_scale(path):
+    calibrated, literal_path = read_yaml(path), OPTIONS / 'paper_literal' / path.name
+    literal = read_yaml(literal_path)
+    assert calibrated['train']['pixel_opt']['loss_weight'] == 255.0  # L1 on the reference's 0..255 scale
+    assert literal['train']['pixel_opt']['loss_weight'] == 1.0
+    assert literal['name'] == calibrated['name'] + '_literal'
+    for opt in (calibrated, literal):
+        opt['train']['pixel_opt'].pop('loss_weight')
+        opt.pop('name')
+    assert calibrated == literal
+    assert '# srnas-calibrated' in path.read_text() and '# paper-literal' in literal_path.read_text()
+    demo = OPTIONS / f'demo_{path.name}'
+    assert read_yaml(demo)['train']['pixel_opt']['loss_weight'] == 255.0 and '# srnas-calibrated' in demo.read_text()

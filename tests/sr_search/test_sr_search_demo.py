@@ -15,3 +15,10 @@ def test_search_demo_runs_end_to_end(tmp_path, capsys):
     assert result['complexity']['params'] > 0 and result['weights'].is_file()
     assert all(p.is_file() for p in map(__import__('pathlib').Path, result['plots']))
     assert load_genotype(str(result['search']['genotype_file'])) == result['genotype']
+    # the demo prints how clearly each position was decided: top-1 minus top-2 of the final softmax(alpha)
+    last = result['search']['history'][-1]
+    line = next(x for x in out.splitlines() if 'top-1 minus top-2' in x)
+    for op, row in zip(last['genotype']['ops'], last['softmax']['alpha']):
+        top = sorted(row)
+        assert f'{op} +{top[-1] - top[-2]:.3f}' in line
+    assert f"stable since epoch {result['search']['stable_since_epoch']} of" in out

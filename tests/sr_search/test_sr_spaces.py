@@ -56,7 +56,14 @@ def test_imdn_candidate_params_per_position():
     # notes/sr_spaces.md §3.2 (one-stage separable convs).
     assert count_params(build_imdn_op('sep_conv_3x3', 64, 64)) == 4736
     assert count_params(build_imdn_op('conv_5x5', 48, 16)) == 19216
-    assert count_params(build_imdn_op('conv_3x3_bn', 64, 64)) == 36992
+    assert count_params(build_imdn_op('conv_3x3_bn', 64, 64)) == 64 * 64 * 9 + 64 + 2 * 64  # bias kept, BN affine
+
+
+def test_imdn_bn_candidates_keep_the_bias_as_sa_darts_counts():
+    # SA-DARTS Table 3, "IMDN + Beta-DARTS" at x4: 1,773.67 K params; with the conv bias dropped
+    # under BN the same network has 864 fewer (1,772,808).
+    genotype = {'space': 'imdn', 'ops': ['conv_5x5_bn', 'conv_5x5', 'conv_5x5_bn', 'conv_5x5_bn']}
+    assert count_params(IMDNChild(genotype, upscale=4)) == 1_773_672
     assert count_params(build_imdn_op('dil_sep_conv_5x5', 48, 64)) == 4336
 
 

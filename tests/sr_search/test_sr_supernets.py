@@ -129,3 +129,20 @@ def test_dlsr_betas_are_labelled_by_the_cells_they_weight():
     from srnas.spaces.dlsr_supernet import DLSRSupernet
     names = DLSRSupernet(upscale=2, num_feat=8, partial_k=2).arch_op_names()
     assert names['beta_3'] == ['B1', 'B2'] and names['beta_6'] == ['B1', 'B2', 'B3', 'B4', 'B5']
+
+
+def test_imdn_supernet_can_search_c4_at_full_width():
+    # c4 maps 48 -> 16 at width 64: with K = 4 its candidates see 12 -> 4 channels and a resampled bypass
+    # (srnas's construction); full_channel_positions gives it the child's full 48 -> 16 candidates.
+    from srnas.spaces.imdn_supernet import IMDNSupernet
+    sac = IMDNSupernet(upscale=2, num_blocks=1, partial_k=4)
+    full_c4 = IMDNSupernet(upscale=2, num_blocks=1, partial_k=4, full_channel_positions=['c4'])
+    conv = lambda net, pos: getattr(net.blocks[0], pos).mixed.candidates[0]  # noqa: E731 (conv_3x3)
+    assert (conv(sac, 'c4').in_channels, conv(sac, 'c4').out_channels) == (12, 4)
+    assert (conv(full_c4, 'c4').in_channels, conv(full_c4, 'c4').out_channels) == (48, 16)
+    assert getattr(full_c4.blocks[0], 'c4').mixed.partial_k == 1
+    assert (conv(full_c4, 'c1').in_channels, conv(full_c4, 'c1').out_channels) == (16, 16)
+    out = full_c4(torch.rand(1, 3, 16, 16))
+    assert out.shape == (1, 3, 32, 32)
+    with pytest.raises(ValueError, match='unknown position'):
+        IMDNSupernet(upscale=2, num_blocks=1, partial_k=4, full_channel_positions=['c5'])

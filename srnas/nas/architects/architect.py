@@ -10,8 +10,20 @@ Built from the ``architect`` mapping of a YAML file::
     rho: 1.0e-2               # a2m only (NAS-Bench-201 1e-2, DARTS space 1e-1)
     eps: 1.0e-2               # a2m only
     center: alpha_tilde       # a2m only: alpha_tilde (official code) | alpha (paper)
-    xi: null                  # second_order only: unrolling step, null = weight optimizer lr
+    xi: null                  # second_order only: unrolling lr, null = weight optimizer lr (its SGD/Adam step)
     fd_scale: 0.01            # second_order only: R = fd_scale / ||grad_w' L_val||
+    objective: val            # the loss alpha descends: val (DARTS: L_val) | train_plus_val
+                              # (DLSR's search: L_train + L_val, on the same train batch as the weight step)
+    step_order: alpha_first   # alpha_first (DARTS) | weights_first (DLSR): read by the search loop
+
+After every update ``last_grad_norms`` holds the global L2 norm of each term of
+the alpha direction: ``data`` (the data-loss part), one key per regulariser
+(its name: ``sa``, ``beta``, ``flops``, ``l2``) and ``total`` (the direction
+the optimizer was given, after ``grad_clip``). A regulariser depends on alpha
+only, so its gradient is one cheap autograd call at the current alpha, and
+``data`` is the direction minus those gradients: exactly the data term's
+gradient for first and second order, and for A2M the part of its direction
+that the regularisers' plain gradients do not account for.
 
 The task gives ``loss_fn(model, batch) -> scalar`` (SR: L1 on (LR, HR);
 classification: cross-entropy); regularisers are added to the validation loss
@@ -25,12 +37,14 @@ import torch
 
 from srnas.nas.architects.a2m import a2m_direction_and_loss, check_a2m_options
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
-from srnas.nas.architects.second_order import unrolled_arch_gradient
+from srnas.nas.architects.second_order import check_unrollable, unrolled_arch_gradient
 from srnas.nas.errors import NASConfigError
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
 ARCHITECT_TYPES = ('first_order', 'second_order', 'a2m')
-COMMON_KEYS = ('type', 'optimizer', 'regularizers', 'warmup_epochs', 'grad_clip')
+COMMON_KEYS = ('type', 'optimizer', 'regularizers', 'warmup_epochs', 'grad_clip', 'objective', 'step_order')
+OBJECTIVES = ('val', 'train_plus_val')
+STEP_ORDERS = ('alpha_first', 'weights_first')
 TYPE_KEYS = {'first_order': (), 'second_order': ('xi', 'fd_scale'), 'a2m': ('rho', 'eps', 'center')}
 DEFAULT_WEIGHT_DECAY = 1e-3  # DARTS / PC-DARTS / A2M; 0 when an SA regulariser is on (SA-DARTS)
 
@@ -96,10 +110,20 @@ class Architect:
         self.regularizers = build_regularizers(config.get('regularizers'))
         for reg in self.regularizers:
             reg.check(model)
+        self.relative_regularizers = [reg for reg in self.regularizers if getattr(reg, 'relative', None) is not None]
         sa_on = any(reg.name == 'sa' for reg in self.regularizers)
         self.optimizer = _build_optimizer(config.get('optimizer'), self.alphas, sa_on)
         self.warmup_epochs = _number('warmup_epochs', config.get('warmup_epochs', 0), 0)
         self.grad_clip = _number('grad_clip', config.get('grad_clip'), 0, strict=True, allow_none=True)
+        self.objective = config.get('objective', 'val')
+        if self.objective not in OBJECTIVES:
+            raise NASConfigError(f'architect.objective must be one of {OBJECTIVES}, got {self.objective!r}')
+        if self.objective == 'train_plus_val' and self.kind == 'second_order':
+            raise NASConfigError("architect.objective 'train_plus_val' is a first-order objective (DLSR); "
+                                 'second_order unrolls L_val only: use first_order or a2m')
+        self.step_order = config.get('step_order', 'alpha_first')
+        if self.step_order not in STEP_ORDERS:
+            raise NASConfigError(f'architect.step_order must be one of {STEP_ORDERS}, got {self.step_order!r}')
         if self.kind == 'a2m':
             self.rho = config.get('rho', 1e-2)
             self.eps = config.get('eps', 1e-2)
@@ -111,27 +135,81 @@ class Architect:
             if weight_optimizer is None:
                 raise NASConfigError('architect: type second_order needs the weight optimizer '
                                      '(Architect(..., weight_optimizer=opt)) to unroll the weight step')
+            check_unrollable(weight_optimizer)
         self.weight_optimizer = weight_optimizer
         self.num_steps = 0
+        self.last_grad_norms: Dict[str, float] = {}
 
     # ------------------------------------------------------------------------------------------
     def regularization(self, epoch: float):
         return total_regularization(self.regularizers, self.model, epoch)
 
+    def regularizer_gradients(self, epoch: float) -> Dict[str, list]:
+        """d(coefficient * penalty)/d alpha of each regulariser at the current alpha, keyed by its name
+        (a repeated name gets a suffix: sa, sa_2)."""
+        grads = {}
+        for reg in self.regularizers:
+            key, n = reg.name, 2
+            while key in grads:
+                key, n = f'{reg.name}_{n}', n + 1
+            with torch.enable_grad():
+                grads[key] = grad_wrt(reg(self.model, epoch), self.alphas)
+        return grads
+
+    def _grad_norms(self, direction, epoch: float) -> Dict[str, float]:
+        """Per-term norms of ``direction`` (before clipping); see the module docstring."""
+        reg_grads = self.regularizer_gradients(epoch)
+        data = [d.detach().clone() for d in direction]
+        for grads in reg_grads.values():
+            data = [d - g.detach() for d, g in zip(data, grads)]
+        norms = {'data': float(global_norm(data))}
+        norms.update({key: float(global_norm(grads)) for key, grads in reg_grads.items()})
+        return norms
+
     def is_active(self, epoch: float) -> bool:
         """False during the warm-up epochs, when alpha stays frozen."""
         return epoch >= self.warmup_epochs
 
+    def _data_loss(self, val_batch, train_batch):
+        """The data term alpha descends: L_val, or L_train + L_val (DLSR)."""
+        loss = self.loss_fn(self.model, val_batch)
+        if self.objective == 'train_plus_val':
+            loss = loss + self.loss_fn(self.model, train_batch)
+        return loss
+
+    def _calibrate(self, data_grads):
+        """Give every ``relative`` regulariser its weight from the data term's alpha gradient at this alpha."""
+        costed = {id(a) for a, _ in self.model.arch_costs()}
+        data_norm = float(global_norm([g for a, g in zip(self.alphas, data_grads) if id(a) in costed]))
+        for reg in self.relative_regularizers:
+            own = grad_wrt(reg.penalty(self.model), self.alphas)
+            reg.set_calibrated_weight(data_norm, float(global_norm(own)))
+
     def direction(self, val_batch, epoch: float, train_batch=None):
         """The gradient-like direction for alpha (no update); returns (directions, L_val(alpha))."""
+        if self.objective == 'train_plus_val' and train_batch is None:
+            raise ValueError("architect objective 'train_plus_val' needs train_batch")
+
         def val_loss():
-            return self.loss_fn(self.model, val_batch) + self.regularization(epoch)
+            return self._data_loss(val_batch, train_batch) + self.regularization(epoch)
 
         with buffers_restored(self.model):
             if self.kind == 'first_order':
                 with weights_frozen(self.model):
-                    loss = val_loss()
-                    return grad_wrt(loss, self.alphas), loss.detach()
+                    if not self.relative_regularizers:
+                        loss = val_loss()
+                        return grad_wrt(loss, self.alphas), loss.detach()
+                    # one network evaluation: its gradient calibrates the FLOPs weight and is reused
+                    data = self._data_loss(val_batch, train_batch)
+                    data_grads = grad_wrt(data, self.alphas)
+                    self._calibrate(data_grads)
+                    penalty = self.regularization(epoch)
+                    penalty_grads = grad_wrt(penalty, self.alphas)
+                    return ([d + p for d, p in zip(data_grads, penalty_grads)],
+                            (data + penalty).detach())
+            if self.relative_regularizers:  # an extra alpha-only evaluation at alpha
+                with weights_frozen(self.model):
+                    self._calibrate(grad_wrt(self._data_loss(val_batch, train_batch), self.alphas))
             if self.kind == 'a2m':
                 with weights_frozen(self.model):
                     return a2m_direction_and_loss(val_loss, self.alphas, self.rho, self.eps, self.center)
@@ -143,13 +221,17 @@ class Architect:
     def step(self, val_batch, epoch: float, train_batch=None) -> Dict[str, float]:
         """One alpha update at ``epoch`` (the real epoch counter: it drives warm-up and lambda schedules)."""
         if not self.is_active(epoch):
+            self.last_grad_norms = {}
             return {'updated': False}
         grads, loss = self.direction(val_batch, epoch, train_batch)
+        norms = self._grad_norms(grads, epoch)
         for alpha, grad in zip(self.alphas, grads):
             alpha.grad = grad.detach().clone()
         grad_norm = float(global_norm(grads))
         if self.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.alphas, self.grad_clip)
+        norms['total'] = float(global_norm([alpha.grad for alpha in self.alphas]))
+        self.last_grad_norms = norms
         self.optimizer.step()
         for alpha in self.alphas:
             alpha.grad = None

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole CPU-scale suite, one process at a time on one thread, resumable (finished runs are skipped):
+#   setsid nohup reproduce/run_cpu_suite.sh > reproduce/results/suite.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+"$PY" -m reproduce.nb201_search --scale cpu
+"$PY" -m reproduce.nb201_random --scale cpu
+"$PY" -m reproduce.sa_table1 --scale cpu
+"$PY" -m reproduce.nb201_search --scale cpu   # all runs done: only rewrites the report with the random baseline
+echo "suite finished $(date)"

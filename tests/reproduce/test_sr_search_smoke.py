@@ -1,0 +1,61 @@
+"""reproduce/sr_search.py: the --scale smoke run (real SunHays80 + Set5, every stage through the srnas CLIs,
+resumable) and the children every space is compared against."""
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location('sr_search', REPO_ROOT / 'reproduce' / 'sr_search.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_space_gets_valid_random_and_the_published_children(tmp_path):
+    from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE, IMDN_SAC_FLOPS_GENOTYPE, load_genotype
+    sr_search = _module()
+    scale = dict(sr_search.SCALES['cpu'])
+    found = {space: sr_search.children(tmp_path, space, [], scale) for space in ('dlsr', 'imdn')}
+    for space, kids in found.items():
+        randoms = [load_genotype(path, space) for _, group, path in kids if group == 'random']
+        assert len(randoms) == 3 and len({json.dumps(g) for g in randoms}) == 3
+    published = {cid: load_genotype(path) for space in found for cid, group, path in found[space]
+                 if group == 'published'}
+    assert published == {'published_dlsr_paper': DLSR_PAPER_GENOTYPE, 'published_sac_imdn': IMDN_SAC_FLOPS_GENOTYPE,
+                         'published_imdn': {'space': 'imdn', 'ops': ['conv_3x3'] * 4}}
+    # the same random genotypes on every run
+    again = sr_search.children(tmp_path / 'again', 'dlsr', [], scale)
+    assert [load_genotype(p) for _, _, p in again] == [load_genotype(p) for _, _, p in found['dlsr']]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_smoke_scale_runs_end_to_end_and_resumes(tmp_path, shared_data):
+    if not (shared_data / 'train' / 'SunHays80').is_dir():
+        pytest.skip('SunHays80 not in ../shared/data')
+    out = tmp_path / 'sr_search'
+    cmd = [sys.executable, str(REPO_ROOT / 'reproduce' / 'sr_search.py'), '--scale', 'smoke', '--out', str(out)]
+    first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    results = json.loads((out / 'results.json').read_text())
+    [search] = results['searches']
+    assert (search['space'], search['method']) == ('dlsr', 'sac')
+    assert set(search['alpha_grad_norms']) == {'data', 'sa', 'total'}
+    [child] = results['children']
+    assert child['group'] == 'searched' and child['genotype'] == search['genotype']
+    psnr, ssim = child['metrics']['Set5']['psnr'], child['metrics']['Set5']['ssim']
+    assert 5 < psnr < 60 and 0 < ssim <= 1 and child['params'] > 0 and child['multi_adds'] > 0
+    assert 'searched_sac' in (out / 'table.md').read_text()
+    assert (out / 'psnr_vs_multiadds_dlsr.png').stat().st_size > 0
+    # a second run finds every unit done and only rebuilds the summary
+    second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert second.returncode == 0, second.stderr[-3000:]
+    again = json.loads((out / 'results.json').read_text())
+    assert again['children'] == results['children'] and again['searches'] == results['searches']
+    assert again['wall_s'] < results['wall_s'] / 3
