@@ -19,7 +19,7 @@ def _term_grads(model, batch, epoch):
     alphas = model.arch_parameters()
     a = model.alpha
     terms = {'data': mse_loss_fn(model, batch),
-             'sa': epoch / 5 * sa_loss(a, 0.25, 2.0),
+             'sa': (epoch + 1) / 5 * sa_loss(a, 0.25, 2.0),  # SA-DARTS counts epochs from 1
              'beta': 0.7 * beta_loss(a),
              'flops': 0.5 * flops_loss(a, model._arch_costs_alpha),
              'l2': 0.2 * (a ** 2).sum()}

@@ -37,7 +37,17 @@ def test_full_scale_options_follow_the_paper_and_have_a_demo_twin(path):
     assert twin['network_g']['partial_k'] == opt['network_g']['partial_k']
 
 
-@pytest.mark.parametrize('path', FULL, ids=[p.stem for p in FULL])
+CALIBRATED = [p for p in FULL if '# srnas-calibrated' in p.read_text()]
+
+
+def test_every_search_file_says_whether_it_is_paper_literal_or_calibrated():
+    for path in FULL:
+        text = path.read_text()
+        assert ('# srnas-calibrated' in text) != ('# paper-literal' in text), path.name
+    assert len(CALIBRATED) >= 12
+
+
+@pytest.mark.parametrize('path', CALIBRATED, ids=[p.stem for p in CALIBRATED])
 def test_calibrated_options_differ_from_their_paper_literal_twin_only_in_the_loss_scale(path):
     calibrated, literal_path = read_yaml(path), OPTIONS / 'paper_literal' / path.name
     literal = read_yaml(literal_path)

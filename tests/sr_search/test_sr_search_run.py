@@ -39,8 +39,8 @@ def test_search_moves_alpha_and_derives_a_trainable_child(tmp_path, tiny_sr_data
     norms = history[1]['alpha_grad_norms']
     assert history[0]['alpha_grad_norms'] == {}
     assert set(norms) == {'data', 'total'} | {r['type'] for r in architect['regularizers']}
-    if architect['regularizers'] == [{'type': 'sa'}]:  # Eq. 8 at epoch 1: lambda/N on all N = 4 x 12 entries
-        assert norms['sa'] == pytest.approx(1 / 5 / 48 ** 0.5, rel=1e-5)
+    if architect['regularizers'] == [{'type': 'sa'}]:  # Eq. 8 at loop epoch 1 = SA-DARTS epoch 2: lambda/N
+        assert norms['sa'] == pytest.approx(2 / 5 / 48 ** 0.5, rel=1e-5)  # on all N = 4 x 12 entries
     state = torch.load(result['experiment_dir'] / 'checkpoints' / 'epoch_00001.pth', weights_only=False)
     final = state['architect']['alphas']
     initial = _initial_alpha(network, seed=0)
