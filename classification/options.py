@@ -4,7 +4,7 @@ from pathlib import Path
 
 from srnas.deprecation import warn_deprecated
 from srnas.errors import InputError
-from srnas.utils.options import apply_overrides, read_yaml, to_plain
+from srnas.utils.options import apply_overrides, read_yaml
 
 
 class OptionError(InputError):
@@ -47,7 +47,7 @@ def upgrade_deprecated(opt, source='options'):
 
 def load_options(path, command, overrides=()):
     path = Path(path)
-    opt = to_plain(read_yaml(path))  # the srnas reader: same errors, ``base:`` inheritance
+    opt = read_yaml(path)  # the srnas reader: same errors, ``base:`` inheritance
     apply_overrides(opt, overrides, add_keys=True)
     upgrade_deprecated(opt, str(path))
     allowed = TOP_LEVEL[command]

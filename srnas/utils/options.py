@@ -114,7 +114,7 @@ def to_plain(value):
 
 def merge_options(base, override):
     """``base`` with ``override`` laid over it: mappings merge key by key, any other value replaces."""
-    merged = OrderedDict(base)
+    merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = merge_options(merged[key], value)
@@ -124,13 +124,13 @@ def merge_options(base, override):
 
 
 def read_yaml(path, _chain=()):
-    """Parse ``path`` into an ordered dict, resolving ``base: other.yml`` (relative to the file's folder).
+    """Parse ``path`` into a dict, resolving ``base: other.yml`` (relative to the file's folder).
 
     A file with ``base:`` holds only what differs from its base: mappings merge key by key, lists and
     scalars replace. Bases chain; a cycle or a missing base is an InputError naming the file.
     """
     path = Path(path)
-    opt = _read_one_yaml(path)
+    opt = to_plain(_read_one_yaml(path))  # plain dicts: equal whatever the key order
     base = opt.pop('base', None)
     if base is None:
         return opt

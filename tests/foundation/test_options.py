@@ -148,6 +148,7 @@ def test_shipped_search_variants_are_a_few_lines_over_their_base():
     variants = [p for p in folder.glob('*.yml') if 'base' in yaml.safe_load(p.read_text())]
     assert len(variants) >= 20
     for path in variants:
-        assert len(path.read_text().splitlines()) <= 20, path.name
+        settings = [line for line in path.read_text().splitlines() if not line.startswith('#')]
+        assert len(settings) <= 12, path.name  # the comment header aside, a handful of lines
         merged = read_yaml(path)
         assert merged['name'] == path.stem and 'base' not in merged
