@@ -163,7 +163,9 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     metrics = {'psnr': {'type': 'calculate_psnr', 'crop_border': scale, 'test_y_channel': True},
                'ssim': {'type': 'calculate_ssim', 'crop_border': scale, 'test_y_channel': True}}
     train_opt = {
-        'name': name, 'model_type': 'SRModel', 'scale': scale, 'num_gpu': 'auto', 'manual_seed': 0,
+        # DLSR's recipe clips the weight gradient: SRNASModel is SRModel plus train.grad_clip
+        'name': name, 'model_type': 'SRNASModel' if schedule.get('grad_clip') else 'SRModel', 'scale': scale,
+        'num_gpu': 'auto', 'manual_seed': 0,
         'datasets': {'train': train_set, 'val': val_set},
         'network_g': network,
         'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
