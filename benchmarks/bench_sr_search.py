@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_sr_search.py [--width demo|paper] [--iters 5] [--batch 4] [--lr_size 24] [--threads 1]
 
 One search iteration = a first-order architect step with the SA loss (arch
-batch) + a weight step (train batch), the SRNASSearchModel order. Each
+batch) + a weight step (train batch), the search loop order (alpha_first). Each
 configuration runs in a fresh subprocess so that its peak RSS is its own.
 Memory is reported two ways: peak RSS of that process (coarse, includes
 torch itself) and the bytes autograd saves for backward in one supernet

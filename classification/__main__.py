@@ -4,12 +4,9 @@ import json
 import math
 import sys
 
-from classification.data.errors import DataError
-from classification.darts.genotypes import GenotypeError
-from classification.nb201.arch import ArchStringError
-from classification.nb201.benchmark import BenchmarkError
-from classification.options import OptionError, load_options
-from srnas.nas import NASConfigError
+from classification.options import load_options
+from srnas.deprecation import warn_deprecated
+from srnas.errors import SRNASError
 
 COMMANDS = {
     'search': 'differentiable search (DARTS / NAS-Bench-201 space) -> genotype.json',
@@ -19,20 +16,23 @@ COMMANDS = {
     'landscape': 'NB201 radius-r neighbourhood accuracies, or shortest paths and barriers to --to (A2M 4.1)',
 }
 BENCH_HELP = 'NAS-Bench-201 .pth file, NATS topology directory or nb201_tss_accuracy.csv table'
-USER_ERRORS = (OptionError, DataError, GenotypeError, ArchStringError, BenchmarkError, NASConfigError)
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog='python -m classification',
+def _parser(prog):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description='NAS on classification: DARTS and NAS-Bench-201 spaces.')
     sub = parser.add_subparsers(dest='command', required=True, metavar='{' + ','.join(COMMANDS) + '}')
     for name in ('search', 'train', 'eval'):
         p = sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
         p.add_argument('-opt', '--opt', required=True, help='YAML option file')
+        p.add_argument('--force_yml', nargs='+', default=[], metavar='KEY=VALUE',
+                       help='override options, e.g. --force_yml train:epochs=2 data:subset=64 (as in srnas)')
         p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                       help='override an option, e.g. --set train.epochs=2 (repeatable)')
+                       help='deprecated spelling of --force_yml with dots: --set train.epochs=2')
         if name in ('search', 'train'):
-            p.add_argument('--resume', default=None, help='checkpoint.pth of an interrupted run')
+            p.add_argument('--auto_resume', action='store_true',
+                           help='continue from the newest checkpoint in the output folder (as in srnas)')
+            p.add_argument('--resume', default=None, help='deprecated: a checkpoint path to continue from')
         else:
             p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
     q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])
@@ -90,8 +90,23 @@ def _nan_as_null(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def main(argv=None):
-    args = _parser().parse_args(argv)
+def _overrides(args):
+    """``--force_yml a:b=v`` entries, plus the deprecated ``--set a.b=v`` ones rewritten to that form."""
+    if args.set:
+        warn_deprecated('--set key.path=value', '--force_yml key:path=value')
+    return list(args.force_yml) + [item.partition('=')[0].replace('.', ':') + '=' + item.partition('=')[2]
+                                   for item in args.set]
+
+
+def _resume(args):
+    if args.resume:
+        warn_deprecated('--resume PATH', '--auto_resume')
+        return args.resume
+    return None
+
+
+def main(argv=None, prog='python -m classification'):
+    args = _parser(prog).parse_args(argv)
     try:
         if args.command == 'query':
             from classification.nb201.benchmark import open_benchmark
@@ -105,18 +120,18 @@ def main(argv=None):
         if args.command == 'landscape':
             print(json.dumps(_landscape(args), indent=2))
             return 0
-        opt = load_options(args.opt, args.command, args.set)
+        opt = load_options(args.opt, args.command, _overrides(args))
         if args.command == 'search':
-            from classification.search import run_search
-            run_search(opt, resume=args.resume)
+            from classification.search import run_classification_search
+            run_classification_search(opt, resume=_resume(args), auto_resume=args.auto_resume)
         elif args.command == 'train':
             from classification.train import run_train
-            run_train(opt, resume=args.resume)
+            run_train(opt, resume=_resume(args), auto_resume=args.auto_resume)
         else:
             from classification.train import run_eval
             result = run_eval(opt, checkpoint=args.checkpoint)
             print(json.dumps(result, indent=2))
-    except USER_ERRORS as err:
+    except SRNASError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     return 0

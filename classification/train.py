@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from classification.data.loaders import data_config, test_loader, train_test_loaders
-from classification.models import build_eval_model, eval_space_config, forward_logits, genotype_to_json, \
-    resolve_genotype
-from classification.options import OptionError, section
+from classification.models import build_eval_model, eval_space_config, forward_logits, genotype_from_json, \
+    genotype_to_json, resolve_genotype
+from classification.options import OptionError, section, upgrade_deprecated
 from classification.search import evaluate
 from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
                                   set_threads, topk_correct)
@@ -34,7 +34,7 @@ def _scheduler(optimizer, cfg):
     raise OptionError(f"train.scheduler must be 'cosine' or 'step', got {cfg['scheduler']!r}")
 
 
-def run_train(opt, resume=None):
+def run_train(opt, resume=None, auto_resume=False):
     space = eval_space_config(opt)
     data_cfg = data_config(opt.get('data'))
     cfg = section(opt, 'train', TRAIN_DEFAULTS)
@@ -49,6 +49,8 @@ def run_train(opt, resume=None):
     scheduler = _scheduler(optimizer, cfg)
     epochs = int(cfg['epochs'])
     start_epoch = 0
+    if resume is None and auto_resume and (out_dir / 'checkpoint.pth').is_file():
+        resume = out_dir / 'checkpoint.pth'
     if resume:
         state = torch.load(resume, map_location=device, weights_only=False)
         model.load_state_dict(state['model'])
@@ -118,10 +120,11 @@ def run_eval(opt, checkpoint=None):
         raise OptionError(f'{checkpoint}: not a model_final.pth written by train (missing {missing})')
     space = state['space']
     stored = state['genotype']
-    genotype = resolve_genotype(space['type'], stored['genotype'] if space['type'] == 'darts' else stored['arch'])
+    genotype = genotype_from_json(space['type'], stored)
     data_cfg = data_config(opt.get('data'))
     set_threads(opt.get('threads'))
-    device = pick_device(opt.get('device', 'auto'))
+    upgrade_deprecated(opt, opt.get('_source', 'options'))
+    device = pick_device(opt.get('num_gpu', 'auto'))
     loader, n_classes = test_loader(data_cfg)
     if n_classes != state['num_classes']:
         raise OptionError(f"{checkpoint}: model has {state['num_classes']} classes, data.name "

@@ -8,13 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classification.options import OptionError
-
-
-def set_seed(seed):
-    random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    torch.manual_seed(seed)
+from classification.options import OptionError, upgrade_deprecated
+from srnas.nas.search_loop import epoch_seed, seed_everything
 
 
 def rng_state():
@@ -33,9 +28,9 @@ def set_rng_state(state):
         torch.cuda.set_rng_state_all(state['cuda'])
 
 
-def reseed_loader(loader, seed, epoch, stream=0):
+def reseed_loader(loader, seed, epoch):
     """Shuffle order as a function of (seed, epoch) only, so a resumed run sees the same batches."""
-    loader.generator.manual_seed(seed * 1_000_003 + stream * 100_003 + epoch)
+    loader.generator.manual_seed(epoch_seed(seed, epoch, stream=1))
 
 
 def set_threads(threads):
@@ -47,12 +42,15 @@ def set_threads(threads):
     torch.set_num_threads(threads)
 
 
-def pick_device(name):
-    if name in (None, 'auto'):
+def pick_device(num_gpu):
+    """``num_gpu`` as in BasicSR: 0 = CPU, >= 1 = CUDA, auto = CUDA where available."""
+    if num_gpu in (None, 'auto'):
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if str(name).startswith('cuda') and not torch.cuda.is_available():
-        raise ValueError(f"device '{name}' asked for but CUDA is not available")
-    return torch.device(name)
+    if isinstance(num_gpu, bool) or not isinstance(num_gpu, int) or num_gpu < 0:
+        raise OptionError(f"num_gpu must be an integer >= 0 or 'auto', got {num_gpu!r}")
+    if num_gpu and not torch.cuda.is_available():
+        raise OptionError(f'num_gpu is {num_gpu} but CUDA is not available')
+    return torch.device('cuda' if num_gpu else 'cpu')
 
 
 def topk_correct(logits, target, ks=(1, 5)):
@@ -96,10 +94,11 @@ class RunContext:
     """What every search/train run sets up first: seed, threads, device, output folder, log, metrics."""
 
     def __init__(self, opt, kind):
-        self.seed = int(opt.get('seed', 0))
-        set_seed(self.seed)
+        upgrade_deprecated(opt, opt.get('_source', 'options'))
+        self.seed = int(opt.get('manual_seed', 0))
+        seed_everything(self.seed)
         set_threads(opt.get('threads'))
-        self.device = pick_device(opt.get('device', 'auto'))
+        self.device = pick_device(opt.get('num_gpu', 'auto'))
         self.out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.log = make_logger(self.out_dir, kind)

@@ -92,7 +92,7 @@ def read_search_run(out_dir):
         epochs.append({'epoch': record['epoch'], 'genotype': record['genotype'], 'valid_top1': record['valid_top1'],
                        'valid_loss': record['valid_loss'], 'seconds': record['seconds'], 'table': table})
     chosen = read_json(genotype_file)
-    final = {'arch': chosen['arch'], 'index': chosen['index'], 'epoch': chosen.get('epoch'),
+    final = {'arch': chosen.get('genotype', chosen.get('arch')), 'index': chosen['index'], 'epoch': chosen.get('epoch'),
              'selected_by': chosen.get('selected_by'),
              'table': {d: a.get('test') for d, a in (chosen.get('benchmark') or {}).items() if 'test' in a}}
     probs = None

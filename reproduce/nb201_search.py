@@ -17,11 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from classification.nb201.arch import parse
 
 from srnas.nas.files import atomic_write_text
+from srnas.utils.options import read_yaml
 from reproduce.common import (CIFAR10_JPG, NB201_TABLE, REPO, SCALES, TABLE_DATASETS, ReproduceError, default_out,
                               fmt_mean_std, markdown_table, md_arch, mean_std, read_json, read_search_run, require,
                               run_cli_search, save_figure, write_json, write_yaml)
@@ -122,7 +121,7 @@ def reduced_options(opt, scale):
 
 def build_options(method, seed, scale, out_dir, benchmark, data_root=None, extra=None):
     option_file, changes = METHODS[method]
-    opt = yaml.safe_load((REPO / 'options' / 'classification' / option_file).read_text())
+    opt = read_yaml(REPO / 'options' / 'classification' / option_file)  # resolves base:
     opt = _merge(opt, changes)
     if scale != 'paper':
         opt = reduced_options(opt, scale)
@@ -130,8 +129,8 @@ def build_options(method, seed, scale, out_dir, benchmark, data_root=None, extra
         opt['data']['root'] = str(data_root)
     if extra:
         opt = _merge(opt, extra)
-    opt.update({'name': f'{method}_seed{seed}', 'seed': seed, 'output_root': str(out_dir / 'runs'),
-                'device': 'cpu' if scale != 'paper' else 'auto', 'threads': 1 if scale != 'paper' else None})
+    opt.update({'name': f'{method}_seed{seed}', 'manual_seed': seed, 'output_root': str(out_dir / 'runs'),
+                'num_gpu': 0 if scale != 'paper' else 'auto', 'threads': 1 if scale != 'paper' else None})
     opt['benchmark'] = {'path': str(benchmark), 'datasets': list(TABLE_DATASETS), 'hp': '200'}
     return opt
 

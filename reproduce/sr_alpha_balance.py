@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from srnas.utils.options import read_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = ROOT / 'options' / 'search'
 RGB_RANGE = 255  # the reference DLSR code trains and searches on 0..255 images
@@ -74,7 +76,7 @@ def _data_root(out):
 
 def _options(name, base, changes, data_root, out):
     from srnas.demo.search_demo import _data_overrides
-    opt = yaml.safe_load((OPTIONS / f'{base}.yml').read_text())
+    opt = read_yaml(OPTIONS / f'{base}.yml')  # resolves base:
     opt['name'] = name.replace('/', '_')
     opt['logger']['use_tb_logger'] = False
     opt['search']['plot'] = False

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import yaml
 
+from srnas.utils.options import read_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / 'shared' / 'data'
 SEARCH_OPTIONS = ROOT / 'options' / 'search'
@@ -135,7 +137,7 @@ def search_options(space, method, scale, data, name):
     base = {'darts': f'darts_{space}_x2', 'sa': 'sa_dlsr_x2' if space == 'dlsr' else 'sac_imdn_x2',
             'sac': f'sac_{space}_x2', 'beta': f'beta_{space}_x2', 'a2m_sac': f'a2m_sac_{space}_x2',
             'flops_sac': 'sac_dlsr_x2' if space == 'dlsr' else 'sac_imdn_flops_x2'}[method]
-    opt = yaml.safe_load((SEARCH_OPTIONS / f'{prefix}{base}.yml').read_text())
+    opt = read_yaml(SEARCH_OPTIONS / f'{prefix}{base}.yml')  # resolves base:
     if method == 'sa' and space == 'imdn':
         opt['network_g'].pop('partial_k', None)  # SA = SAC without partial channels
     if method == 'flops_sac' and space == 'dlsr':
@@ -196,8 +198,8 @@ def random_genotype(space, rng):
 
 
 def published_genotype(name):
-    from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE, IMDN_SAC_GENOTYPE
-    return {'dlsr_paper': DLSR_PAPER_GENOTYPE, 'sac_imdn': IMDN_SAC_GENOTYPE,
+    from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE, IMDN_SAC_FLOPS_GENOTYPE
+    return {'dlsr_paper': DLSR_PAPER_GENOTYPE, 'sac_imdn': IMDN_SAC_FLOPS_GENOTYPE,
             'imdn': {'space': 'imdn', 'ops': ['conv_3x3'] * 4}}[name]
 
 

@@ -10,8 +10,8 @@ from collections import namedtuple
 from pathlib import Path
 
 from classification.ops import DARTS_OPS
-from srnas.nas import NASConfigError
-from srnas.nas.genotype import load_genotype, save_genotype
+from srnas.errors import GenotypeError, NASConfigError
+from srnas.nas.genotype import read_genotype_file, save_genotype
 
 Genotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')
 
@@ -55,10 +55,6 @@ PUBLISHED = {
     'PC_DARTS_CIFAR': PC_DARTS_CIFAR,
     'PC_DARTS_IMAGENET': PC_DARTS_IMAGENET,
 }
-
-
-class GenotypeError(ValueError):
-    """A genotype that does not describe a valid DARTS cell."""
 
 
 def validate(genotype, where='genotype'):
@@ -134,11 +130,9 @@ def load(path):
     if path.suffix.lower() not in ('.json', '.yml', '.yaml'):
         return parse(path.read_text(), where=str(path))
     try:
-        data = load_genotype(path)
+        _, data, _ = read_genotype_file(path)
     except NASConfigError as err:
         raise GenotypeError(str(err)) from None
-    if 'genotype' in data:  # search output: {'space': 'darts', 'genotype': {...}, ...}
-        data = data['genotype']
     if isinstance(data, str):
         return parse(data, where=str(path))
     return from_dict(data, where=str(path))
@@ -146,5 +140,5 @@ def load(path):
 
 def save(genotype, path, **extra):
     """Write ``{'space': 'darts', 'genotype': {...}, 'repr': 'Genotype(...)', **extra}`` atomically."""
-    save_genotype({'space': 'darts', 'genotype': to_dict(genotype), 'repr': repr(validate(genotype)), **extra}, path)
+    save_genotype('darts', to_dict(genotype), path, repr=repr(validate(genotype)), **extra)
     return Path(path)

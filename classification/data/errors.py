@@ -1,2 +1,4 @@
-class DataError(RuntimeError):
-    """A data set that is missing or malformed; the message names the path or option at fault."""
+"""Data errors of the classification module (one class of ``srnas.errors``)."""
+from srnas.errors import DataError
+
+__all__ = ['DataError']

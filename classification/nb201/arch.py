@@ -8,6 +8,7 @@ import functools
 import random
 
 from classification.ops import NB201_PRIMITIVES
+from srnas.errors import GenotypeError
 
 NUM_NODES = 4
 EDGES = tuple((i, j) for i in range(1, NUM_NODES) for j in range(i))  # (to, from) in string order
@@ -17,7 +18,7 @@ NUM_ARCHS = len(NB201_PRIMITIVES) ** NUM_EDGES
 INDEX_SHUFFLE_SEED = 88
 
 
-class ArchStringError(ValueError):
+class ArchStringError(GenotypeError):
     """A string that is not a complete NAS-Bench-201 cell."""
 
 

@@ -28,6 +28,7 @@ import pickle
 from pathlib import Path
 
 from classification.nb201.arch import ArchStringError, arch_index, meta_archs
+from srnas.errors import BenchmarkError
 
 DATASETS = ('cifar10-valid', 'cifar10', 'cifar100', 'ImageNet16-120')
 HPS = ('12', '200')
@@ -38,10 +39,6 @@ _METRIC_SOURCES = {
     'cifar100': (('cifar100', 'x-valid'), ('cifar100', 'x-test')),
     'ImageNet16-120': (('ImageNet16-120', 'x-valid'), ('ImageNet16-120', 'x-test')),
 }
-
-
-class BenchmarkError(RuntimeError):
-    """A benchmark file that is missing, malformed, or lacks the asked record."""
 
 
 def _check_query(dataset, hp):

@@ -5,10 +5,8 @@ YAML::
     network_g: {type: SRNASIMDNChild, genotype: path/to/genotype.json, upscale: 2}
     network_g: {type: SRNASIMDNSupernet, upscale: 2, partial_k: 4}
 
-The registered names are factory functions that import the space lazily:
-``srnas.spaces.imdn`` builds on ``srnas.archs.imdn_arch``, and importing
-``srnas.archs`` imports this file, so a module-level import here would be
-circular.
+The registered names are factory functions that import the space lazily, so that importing
+``srnas.archs`` (every BasicSR command does) stays cheap.
 """
 from srnas.basicsr_compat import import_basicsr
 

@@ -19,8 +19,6 @@ import argparse
 from pathlib import Path
 
 HELP = 'turn a searched genotype into a child network: genotype file + ready train/test YAML'
-DEFAULT_WIDTH = {'dlsr': 48, 'imdn': 64}
-CHILD_TYPE = {'dlsr': 'SRNASDLSRChild', 'imdn': 'SRNASIMDNChild'}
 BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100')
 # DLSR's retraining (notes/sr_spaces.md 1.7): 1000 epochs; an epoch is test_every 2000 batches of 32 on
 # DF2K's 3450 images = 18 repeats x 3450 / 32 = 1,941 iterations; MultiStepLR every 200 epochs; clip 50.
@@ -59,26 +57,12 @@ def _run(args):
     print(f"child: {result['complexity']}")
 
 
-def _read_search_genotype(path):
-    """(genotype, extras) from a search/derive genotype file; errors name the file."""
-    from srnas.nas.errors import NASConfigError
-    from srnas.nas.files import read_mapping
-    from srnas.spaces.genotypes import GenotypeError, load_genotype
-    from srnas.utils.errors import InputError
-    try:
-        genotype = load_genotype(str(path))
-        raw = read_mapping(path, what='genotype file')
-    except (GenotypeError, NASConfigError) as err:
-        raise InputError(str(err)) from None
-    extras = {k: v for k, v in raw.items() if k != 'genotype'} if 'genotype' in raw else {}
-    return genotype, extras
-
-
 def child_network_options(genotype, genotype_file, scale, num_feat=None, num_blocks=None):
-    space = genotype['space']
-    net = {'type': CHILD_TYPE[space], 'genotype': str(genotype_file), 'upscale': scale,
-           'num_feat': num_feat or DEFAULT_WIDTH[space]}
-    if space == 'imdn' and num_blocks:
+    from srnas.nas.registry import SPACE_REGISTRY
+    space = SPACE_REGISTRY.get(genotype['space'])
+    net = {'type': space.child_type, 'genotype': str(genotype_file), 'upscale': scale,
+           'num_feat': num_feat or space.default_width}
+    if num_blocks:  # demo supernets with fewer blocks than the paper's (IMDN)
         net['num_blocks'] = num_blocks
     return net
 
@@ -150,11 +134,11 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     """Write the child's genotype file and train/test YAMLs; returns their paths and its complexity."""
     import yaml
 
-    from srnas.spaces.genotypes import save_genotype
+    from srnas.spaces.genotypes import load_genotype_file, save_genotype
     from srnas.utils.errors import InputError
 
     genotype_path = Path(genotype_path)
-    genotype, extras = _read_search_genotype(genotype_path)
+    genotype, extras = load_genotype_file(genotype_path)
     scale = scale or extras.get('scale')
     if not isinstance(scale, int) or scale < 1:
         raise InputError(f'{genotype_path}: no scale recorded; pass --scale')
@@ -179,7 +163,9 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     metrics = {'psnr': {'type': 'calculate_psnr', 'crop_border': scale, 'test_y_channel': True},
                'ssim': {'type': 'calculate_ssim', 'crop_border': scale, 'test_y_channel': True}}
     train_opt = {
-        'name': name, 'model_type': 'SRModel', 'scale': scale, 'num_gpu': 'auto', 'manual_seed': 0,
+        # DLSR's recipe clips the weight gradient: SRNASModel is SRModel plus train.grad_clip
+        'name': name, 'model_type': 'SRNASModel' if schedule.get('grad_clip') else 'SRModel', 'scale': scale,
+        'num_gpu': 'auto', 'manual_seed': 0,
         'datasets': {'train': train_set, 'val': val_set},
         'network_g': network,
         'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},

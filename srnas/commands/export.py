@@ -62,8 +62,9 @@ def _run(args):
         network, weights = _network_from_yaml(args.opt)
         weights = args.weights or weights
     else:
-        from srnas.commands.derive import _read_search_genotype, child_network_options
-        genotype, extras = _read_search_genotype(args.genotype)
+        from srnas.commands.derive import child_network_options
+        from srnas.spaces.genotypes import load_genotype_file
+        genotype, extras = load_genotype_file(args.genotype)
         scale = args.scale or extras.get('scale')
         if not scale:
             raise InputError(f'{args.genotype}: no scale recorded; pass --scale')

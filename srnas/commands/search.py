@@ -1,27 +1,26 @@
 """``srnas search -opt options/search/X.yml``: differentiable architecture search of an SR network.
 
-The loop around ``SRNASSearchModel``: weights train on ``datasets.train``,
-alpha on the separate architecture split ``datasets.train_arch``. An epoch is
-``search.iters_per_epoch`` iterations; ``train.total_iter`` sets the length.
-Every epoch it logs the derived genotype and softmax(alpha/beta) to
+The SR adapter of ``srnas.nas.search_loop``: the supernet (``network_g``),
+its L1 loss and Adam weights (``train``), weights trained on
+``datasets.train`` and alpha on the separate architecture split
+``datasets.train_arch``. An epoch is ``search.iters_per_epoch`` iterations;
+``train.total_iter`` sets the length. The loop logs every epoch to
 ``search_log.json`` and TensorBoard, redraws the alpha-evolution plots,
-rewrites ``genotype.json`` and saves a checkpoint (write-then-rename).
-
-Determinism: every epoch reseeds python/numpy/torch and its samplers from
-``(manual_seed, epoch)``, so a search resumed from an epoch checkpoint
-(``--auto_resume``) replays exactly what an uninterrupted run does on CPU.
+rewrites ``genotype.json`` and saves a checkpoint (write-then-rename); a search
+resumed with ``--auto_resume`` replays exactly what an uninterrupted run does
+on CPU.
 """
 import argparse
 import json
 import math
-import random
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
-SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range'}
-CHECKPOINT_GLOB = 'epoch_*.pth'
+SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range', 'order',
+               'select', 'early_stopping_patience'}
 
 
 def build_parser():
@@ -48,7 +47,7 @@ def main(argv):
 
 
 def _run_and_report(args):
-    result = run_search(args.opt, auto_resume=args.auto_resume, overrides=args.force_yml, root=args.root,
+    result = run_sr_search(args.opt, auto_resume=args.auto_resume, overrides=args.force_yml, root=args.root,
                         progress=not args.quiet)
     print(f"genotype: {json.dumps(result['genotype'])}")
     print(f"stable since epoch {result['stable_since_epoch']} of {result['epochs']}")
@@ -61,7 +60,7 @@ def load_search_options(opt_path, overrides=None):
     """Validated options (foundation checks + the search-specific sections)."""
     from srnas.utils.errors import InputError
     from srnas.utils.options import load_options
-    opt = load_options(opt_path, is_train=True, overrides=overrides)
+    opt = load_options(opt_path, is_train=True, overrides=overrides, search=True)
     search = opt.get('search')
     if not isinstance(search, dict) or 'iters_per_epoch' not in search:
         raise InputError(f"{opt_path}: option 'search.iters_per_epoch': missing (iterations per search epoch)")
@@ -89,22 +88,12 @@ def load_search_options(opt_path, overrides=None):
     return opt
 
 
-def _epoch_seed(seed, epoch, stream=0):
-    return (seed * 1_000_003 + epoch * 7_919 + stream * 104_729) % (2 ** 31)
-
-
-def _seed_everything(seed):
-    import numpy as np
-    import torch
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def _epoch_loader(dataset, dataset_opt, num_batches, seed):
     """DataLoader yielding ``num_batches`` shuffled batches, fully determined by ``seed``."""
     import torch
     from torch.utils.data import DataLoader
+
+    from srnas.nas.search_loop import seed_everything
     batch = dataset_opt['batch_size_per_gpu']
     generator = torch.Generator().manual_seed(seed)
     indices = []
@@ -113,7 +102,7 @@ def _epoch_loader(dataset, dataset_opt, num_batches, seed):
     indices = indices[:num_batches * batch]
 
     def init_worker(worker_id):
-        _seed_everything(seed + 1 + worker_id)
+        seed_everything(seed + 1 + worker_id)
 
     return DataLoader(dataset, batch_size=batch, sampler=indices, drop_last=True,
                       num_workers=dataset_opt.get('num_worker_per_gpu', 0), worker_init_fn=init_worker,
@@ -147,11 +136,6 @@ def _build_dataset(opt, phase, image_range=None):
     return dataset, dataset_opt
 
 
-def latest_checkpoint(exp_dir):
-    found = sorted(Path(exp_dir, 'checkpoints').glob(CHECKPOINT_GLOB))
-    return found[-1] if found else None
-
-
 def _prepare_experiment(exp_dir, auto_resume):
     exp_dir = Path(exp_dir)
     if exp_dir.exists() and not auto_resume and any(exp_dir.iterdir()):
@@ -162,163 +146,114 @@ def _prepare_experiment(exp_dir, auto_resume):
     return exp_dir
 
 
-def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=True):
-    """Run (or resume) a search; returns a summary dict (genotype, files, stable epoch)."""
+def _build_task(opt, opt_path):
+    """The SR ``SearchTask`` (its class is defined here: the loop module stays free of BasicSR)."""
     import torch
-    from tqdm import tqdm
+    from basicsr.archs import build_network
+    from basicsr.losses import build_loss
+    from basicsr.models import lr_scheduler
 
+    from srnas.nas import SupernetMixin
+    from srnas.nas.architects import build_architect
+    from srnas.nas.search_loop import SearchTask
+    from srnas.utils.errors import InputError
+
+    class SRSearch(SearchTask):
+        def __init__(self):
+            self.device = torch.device('cuda' if opt['num_gpu'] else 'cpu')
+            net = build_network(dict(opt['network_g']))
+            if not isinstance(net, SupernetMixin) or not hasattr(net, 'genotype'):
+                raise InputError(f"{opt_path}: option 'network_g.type': {opt['network_g'].get('type')!r} is not a "
+                                 'searchable supernet (use SRNASDLSRSupernet or SRNASIMDNSupernet)')
+            self.model, self.space = net.to(self.device), net.space
+            train = opt['train']
+            self.pixel_loss = build_loss(dict(train['pixel_opt'])).to(self.device)
+            optim = {k: v for k, v in train['optim_g'].items() if k != 'type'}  # validated: Adam
+            self.weight_optimizer = torch.optim.Adam(self.model.weights(), **optim)
+            self.schedulers = []
+            if train.get('scheduler'):
+                sched = dict(train['scheduler'])
+                kind = sched.pop('type')
+                cls = lr_scheduler.CosineAnnealingRestartLR if kind == 'CosineAnnealingRestartLR' \
+                    else lr_scheduler.MultiStepRestartLR
+                self.schedulers.append(cls(self.weight_optimizer, **sched))
+            self.grad_clip = train.get('grad_clip')
+            self.architect = build_architect(self.model, self.batch_loss, opt['architect'] or {},
+                                             weight_optimizer=self.weight_optimizer)
+            search = opt['search']
+            self.train_set, self.train_opt = _build_dataset(opt, 'train', search.get('train_image_range'))
+            self.arch_set, self.arch_opt = _build_dataset(opt, 'train_arch', search.get('arch_image_range'))
+            self.iters_per_epoch, self.total_iter = search['iters_per_epoch'], train['total_iter']
+
+        def batch_loss(self, net, batch):
+            return self.pixel_loss(net(batch['lq'].to(self.device)), batch['gt'].to(self.device))
+
+        def _steps(self, epoch):
+            return min(self.iters_per_epoch, self.total_iter - epoch * self.iters_per_epoch)
+
+        def train_batches(self, epoch, seed):
+            return _epoch_loader(self.train_set, self.train_opt, self._steps(epoch), seed)
+
+        def arch_batches(self, epoch, seed):
+            return _epoch_loader(self.arch_set, self.arch_opt, self._steps(epoch), seed)
+
+        def weight_loss(self, batch):
+            loss = self.batch_loss(self.model, batch)
+            return loss, {'l_pix': float(loss.detach())}
+
+        def after_weight_step(self, iteration):
+            if iteration > 1:  # BasicSR's update_learning_rate: one scheduler step per iteration after the first
+                for scheduler in self.schedulers:
+                    scheduler.step()
+
+        def genotype_meta(self, genotype_json):
+            return {'scale': opt['scale'], 'search_options': str(opt_path), 'supernet': dict(opt['network_g'])}
+
+        def state_dict(self):
+            return {**super().state_dict(), 'schedulers': [s.state_dict() for s in self.schedulers]}
+
+        def load_state_dict(self, state):
+            super().load_state_dict(state)
+            for scheduler, saved in zip(self.schedulers, state['schedulers']):
+                scheduler.load_state_dict(saved)
+
+    return SRSearch()
+
+
+def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progress=True):
+    """Run (or resume) an SR search through the shared loop; returns a summary dict (genotype, files, epochs)."""
     from srnas.basicsr_compat import register_plugins
     register_plugins()
-    from srnas.models.srnas_search_model import SRNASSearchModel
+    from srnas.nas import search_loop
     from srnas.nas.errors import NASConfigError
-    from srnas.nas.files import atomic_torch_save, write_mapping
-    from srnas.nas.recorder import top2_margins
-    from srnas.spaces.genotypes import GenotypeError, save_genotype
+    from srnas.spaces.genotypes import GenotypeError
     from srnas.utils.errors import InputError
 
     opt = load_search_options(opt_path, overrides)
+    search = opt['search']
     root = Path(root) if root else Path.cwd()
     exp_dir = _prepare_experiment(root / 'experiments' / opt['name'], auto_resume)
-    seed = opt['manual_seed']
-    _seed_everything(seed)  # alpha init and weight init
+    if opt['train']['total_iter'] < 1:
+        raise InputError(f'{opt_path}: nothing to search (train.total_iter is 0)')
+    search_loop.seed_everything(opt['manual_seed'])  # alpha init and weight init
     try:
-        model = SRNASSearchModel(opt)
+        task = _build_task(opt, opt_path)
+        loop = search_loop.LoopOptions(
+            epochs=math.ceil(opt['train']['total_iter'] / search['iters_per_epoch']), out_dir=exp_dir,
+            seed=opt['manual_seed'], order=search.get('order', 'alpha_first'), select=search.get('select', 'last'),
+            early_stopping_patience=search.get('early_stopping_patience'),
+            keep_checkpoints=search.get('keep_checkpoints', 2), plot='epoch' if search.get('plot', True) else 'off',
+            tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
+            progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
+            name=opt['name'], summary={'network': opt['network_g'], 'architect': opt['architect'], 'scale': opt['scale']})
+        resume = search_loop.latest_checkpoint(exp_dir) if auto_resume else None
+        result = search_loop.run_search(task, loop, resume=resume)
     except (NASConfigError, GenotypeError) as err:
         raise InputError(f'{opt_path}: {err}') from None
-    train_set, train_opt = _build_dataset(opt, 'train', opt['search'].get('train_image_range'))
-    arch_set, arch_opt = _build_dataset(opt, 'train_arch', opt['search'].get('arch_image_range'))
-    iters_per_epoch = opt['search']['iters_per_epoch']
-    total_iter = opt['train']['total_iter']
-    epochs = math.ceil(total_iter / iters_per_epoch)
-    keep = opt['search'].get('keep_checkpoints', 2)
-
-    history, start_epoch = [], 0
-    checkpoint = latest_checkpoint(exp_dir) if auto_resume else None
-    if checkpoint is not None:
-        state = torch.load(checkpoint, map_location=model.device, weights_only=False)
-        model.load_search_state(state['model'])
-        history, start_epoch = state['history'], state['epoch'] + 1
-    tb = _tensorboard(opt, root)
-    log_path, genotype_path = exp_dir / 'search_log.json', exp_dir / 'genotype.json'
-    plots = []
-    for epoch in range(start_epoch, epochs):
-        _seed_everything(_epoch_seed(seed, epoch))
-        first_iter = epoch * iters_per_epoch
-        n_iters = min(iters_per_epoch, total_iter - first_iter)
-        train_loader = _epoch_loader(train_set, train_opt, n_iters, _epoch_seed(seed, epoch, 1))
-        active = model.architect.is_active(epoch)
-        arch_iter = iter(_epoch_loader(arch_set, arch_opt, n_iters, _epoch_seed(seed, epoch, 2))) if active else None
-        sums, norm_sums, norm_steps = {}, {}, 0
-        bar = tqdm(train_loader, total=n_iters, desc=f'search epoch {epoch + 1}/{epochs}', disable=not progress,
-                   leave=False)
-        for i, train_batch in enumerate(bar):
-            arch_batch = next(arch_iter) if arch_iter is not None else None
-            log = model.optimize_parameters(first_iter + i + 1, train_batch, arch_batch, epoch)
-            for key, value in log.items():
-                sums[key] = sums.get(key, 0.0) + value
-            if model.architect.last_grad_norms and 'l_arch' in log:
-                norm_steps += 1
-                for key, value in model.architect.last_grad_norms.items():
-                    norm_sums[key] = norm_sums.get(key, 0.0) + value
-            bar.set_postfix({k: f'{v:.4f}' for k, v in log.items()})
-        entry = {
-            'epoch': epoch, 'iter': first_iter + n_iters, 'arch_updated': active,
-            'genotype': model.genotype(), 'softmax': model.arch_probabilities(),
-            'losses': {k: v / n_iters for k, v in sums.items()},
-            # mean per-term alpha-gradient norms of the epoch's architect steps (Architect.last_grad_norms)
-            'alpha_grad_norms': {k: v / norm_steps for k, v in norm_sums.items()},
-            'lr': model.get_current_learning_rate()[0],
-        }
-        # how clearly each derived choice wins: top-1 minus top-2 softmax per row of alpha
-        entry['top2_margin'] = top2_margins(entry['softmax']['alpha'])
-        history.append(entry)
-        recorder = _recorder(model, history)
-        summary = _summary(opt, history, epochs, recorder)
-        write_mapping(log_path, summary)
-        save_genotype(entry['genotype'], genotype_path,
-                      extra={'epoch': epoch, 'scale': opt['scale'], 'stable_since_epoch': summary['stable_since_epoch'],
-                             'search_options': str(opt_path), 'supernet': dict(opt['network_g'])})
-        _log_tensorboard(tb, entry, recorder.op_names)
-        if opt['search'].get('plot', True):
-            plots = _plot(recorder, exp_dir / 'plots')
-        atomic_torch_save({'epoch': epoch, 'model': model.search_state(), 'history': history},
-                           exp_dir / 'checkpoints' / f'epoch_{epoch:05d}.pth')
-        for old in sorted((exp_dir / 'checkpoints').glob(CHECKPOINT_GLOB))[:-keep]:
-            old.unlink()
-        if progress:
-            losses = ', '.join(f'{k} {v:.4f}' for k, v in entry['losses'].items())
-            norms = ', '.join(f'{k} {v:.3g}' for k, v in entry['alpha_grad_norms'].items())
-            norms = f'; |grad alpha| {norms}' if norms else ''
-            margins = ' '.join(f'{m:.3f}' for m in entry['top2_margin'])
-            print(f"epoch {epoch + 1}/{epochs}: {losses}{norms}; genotype {entry['genotype']['ops']} "
-                  f"(top-2 margins {margins})", flush=True)
-    if tb is not None:
-        tb.close()
-    if not history:
-        raise InputError(f'{opt_path}: nothing to search (train.total_iter is 0)')
-    recorder = _recorder(model, history)
-    if not plots and opt['search'].get('plot', True):
-        plots = _plot(recorder, exp_dir / 'plots')
-    return {'genotype': history[-1]['genotype'], 'genotype_file': genotype_path, 'log_file': log_path,
-            'stable_since_epoch': recorder.genotype_stable_since(), 'epochs': epochs, 'plots': plots,
-            'experiment_dir': exp_dir, 'scale': opt['scale'], 'history': history}
+    return {**result, 'experiment_dir': exp_dir, 'scale': opt['scale']}
 
 
-def _summary(opt, history, epochs, recorder):
-    return {'name': opt['name'], 'network': opt['network_g'], 'architect': opt['architect'],
-            'scale': opt['scale'], 'epochs_planned': epochs,
-            'stable_since_epoch': recorder.genotype_stable_since(), 'epochs': history}
-
-
-def _tensorboard(opt, root):
-    if not (opt.get('logger') or {}).get('use_tb_logger'):
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-    return SummaryWriter(log_dir=str(root / 'tb_logger' / opt['name']))
-
-
-def _log_tensorboard(tb, entry, labels):
-    if tb is None:
-        return
-    step = entry['epoch']
-    for key, value in entry['losses'].items():
-        tb.add_scalar(f'losses/{key}', value, step)
-    for key, value in entry['alpha_grad_norms'].items():
-        tb.add_scalar(f'alpha_grad_norm/{key}', value, step)
-    for name, probs in entry['softmax'].items():
-        rows = probs if isinstance(probs[0], list) else [probs]
-        names = labels.get(name) or [f'op{i}' for i in range(len(rows[0]))]
-        for r, row in enumerate(rows):
-            tag = f'softmax_{name}_{r + 1}' if len(rows) > 1 else f'softmax_{name}'
-            for op, p in zip(names, row):
-                tb.add_scalar(f'{tag}/{op}', p, step)
-    tb.add_text('genotype', json.dumps(entry['genotype']), step)
-
-
-def _recorder(model, history):
-    """The core's AlphaRecorder filled with the logged epochs (labels: op names, B<k> for cell inputs)."""
-    import torch
-    from srnas.nas.recorder import AlphaRecorder
-    op_names = dict(model.net_g.arch_op_names())
-    for name in op_names:
-        if name.startswith('beta_'):
-            op_names[name] = [f'B{k}' for k in range(1, int(name.split('_')[1]))]
-    recorder = AlphaRecorder(op_names)
-    for entry in history:
-        probs = {name: torch.tensor(value) for name, value in entry['softmax'].items()}
-        recorder.record(entry['epoch'], probs=probs, genotype=entry['genotype'],
-                        val_loss=entry['losses'].get('l_arch'))
-    return recorder
-
-
-def _plot(recorder, out_dir):
-    """One PNG per searched position: alpha rows (op choice) and DLSR betas (cell inputs)."""
-    paths = []
-    last = recorder.entries[-1]['probs']
-    for name, value in last.items():
-        rows = len(value) if value and isinstance(value[0], list) else 1
-        for row in range(rows):
-            label = f'{name}_{row + 1}' if rows > 1 else name
-            title = f'softmax({name}) of position {row + 1}' if rows > 1 else f'softmax({name})'
-            paths.append(recorder.plot(Path(out_dir) / f'{label}.png', name, row, title=title))
-    return paths
+def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=True):
+    """Deprecated name (one release) of ``run_sr_search``."""
+    warnings.warn('srnas.commands.search.run_search is deprecated: use run_sr_search', DeprecationWarning, stacklevel=2)
+    return run_sr_search(opt_path, auto_resume, overrides, root, progress)

@@ -32,7 +32,7 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
     if threads:
         torch.set_num_threads(threads)
     from srnas.commands.derive import derive_child
-    from srnas.commands.search import run_search
+    from srnas.commands.search import run_sr_search
     from srnas.demo.data import build_demo_data
     from srnas.demo.imdn_baseline import evaluate_demo, load_trained
     from srnas.evaluation.benchmarks import format_metrics_table
@@ -47,7 +47,7 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
     print(f'[search demo] data: {data_root} (scikit-image photos, MATLAB bicubic x{scale})', flush=True)
     print(f'[search demo] searching with {options} ...', flush=True)
     overrides = _data_overrides(data_root, scale) + list(search_overrides or [])
-    searched = run_search(options, overrides=overrides, root=output_root, progress=progress)
+    searched = run_sr_search(options, overrides=overrides, root=output_root, progress=progress)
     search_time = time.time() - start
     print(f"[search demo] genotype {searched['genotype']} (stable since epoch "
           f"{searched['stable_since_epoch']} of {searched['epochs']}), search took {search_time:.0f} s", flush=True)

@@ -18,7 +18,7 @@ from srnas.utils.pipelines import basicsr_argv, patched_argv
 
 def _convert_official_weights(opt):
     """Point ``pretrain_network_g`` at a converted copy when it holds official IMDN or DLSR weights."""
-    from srnas.archs.imdn_arch import is_official_imdn_state_dict
+    from srnas.spaces.imdn_network import is_official_imdn_state_dict
     from srnas.nas.files import atomic_torch_save
     from srnas.spaces import dlsr_official
     from srnas.utils.checkpoint import read_state_dict

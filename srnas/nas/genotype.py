@@ -8,8 +8,12 @@
   each the argmax non-excluded op.
 * ``top_k_indices``: the k largest entries of a weight vector (DLSR cell
   connections).
-* ``save_genotype`` / ``load_genotype``: plain JSON or YAML mappings, written
-  atomically, read with clear errors.
+* ``save_genotype`` / ``read_genotype_file``: the one genotype file format of
+  every space, ``{"space": <space name>, "genotype": <the space's JSON>, **meta}``
+  (JSON, or YAML for .yml/.yaml), written atomically; the reader also accepts
+  the shapes of srnas 0.1 (``{"genotype": ...}`` with the space inside, NB201's
+  ``{"space": "nb201", "arch": ...}`` and a bare genotype mapping).
+* ``load_genotype``: any mapping file, read with clear errors.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -89,11 +93,26 @@ def derive_top_k_edges(alpha: torch.Tensor, op_names: Sequence[str], node_edges:
     return chosen
 
 
-def save_genotype(genotype: Dict, path) -> None:
-    """Write a genotype mapping as JSON (or YAML for .yml/.yaml), atomically."""
-    if not isinstance(genotype, dict):
-        raise NASConfigError(f'a genotype must be a mapping, got {type(genotype).__name__}')
-    write_mapping(path, genotype)
+def save_genotype(space: str, genotype, path, **meta):
+    """Write ``{"space": space, "genotype": genotype, **meta}`` atomically; returns the path."""
+    if not isinstance(space, str) or not space:
+        raise NASConfigError(f'a genotype file needs the name of its space, got {space!r}')
+    return write_mapping(path, {'space': space, 'genotype': genotype, **meta})
+
+
+def read_genotype_file(path) -> Tuple[Optional[str], object, Dict]:
+    """``(space, genotype, meta)`` of a genotype file, in the current format or an older one."""
+    data = read_mapping(path, what='genotype file')
+    if 'genotype' in data:
+        genotype = data['genotype']
+        space = data.get('space') or (genotype.get('space') if isinstance(genotype, dict) else None)
+        meta = {k: v for k, v in data.items() if k not in ('space', 'genotype')}
+    elif 'arch' in data:  # NB201 search output of srnas 0.1
+        genotype, space = data['arch'], data.get('space', 'nb201')
+        meta = {k: v for k, v in data.items() if k not in ('space', 'arch')}
+    else:  # a bare genotype mapping
+        genotype, space, meta = data, data.get('space'), {}
+    return space, genotype, meta
 
 
 def load_genotype(path, required_keys: Sequence[str] = ()) -> Dict:

@@ -2,7 +2,8 @@
 
 Feeds the "beta per op vs epoch" plot (SA-DARTS Fig. 2), the epoch at which
 the derived genotype stopped changing, and early stopping with the
-best-validation-loss genotype (A2M protocol, patience 10).
+best-validation-loss genotype (A2M protocol: stop once
+``epoch - best_epoch > patience``, patience 10).
 """
 from typing import Any, Dict, List, Optional
 
@@ -81,12 +82,11 @@ class AlphaRecorder:
         return min(scored, key=lambda e: e['val_loss']) if scored else None
 
     def should_stop(self, patience: int) -> bool:
-        """True once ``patience`` recorded epochs have passed without a new best validation loss."""
+        """A2M's rule (reference code): stop once ``last_epoch - best_epoch > patience``."""
         best = self.best_by_val_loss()
         if best is None:
             return False
-        later = [e for e in self.entries if e['val_loss'] is not None and e['epoch'] > best['epoch']]
-        return len(later) >= patience
+        return self.entries[-1]['epoch'] - best['epoch'] > patience
 
     # ------------------------------------------------------------------------------------------
     def plot(self, path, name: str, row: int = 0, title: Optional[str] = None):

@@ -35,11 +35,12 @@ the same in any space, at any image range and at any point of the search: 0 igno
 1 lets cost pull as hard as quality, larger values approach the cheapest network.
 """
 import math
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import torch
 
 from srnas.nas.errors import NASConfigError
+from srnas.nas.registry import REGULARIZER_REGISTRY
 
 Alphas = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -264,6 +265,7 @@ class Regularizer:
                 f'first_epoch={self.first_epoch})')
 
 
+@REGULARIZER_REGISTRY.register()
 class SARegularizer(Regularizer):
     name = 'sa'
     default_schedule = {'type': 'epoch_over_k', 'k': 5}  # SA-DARTS: lambda_e = e / 5
@@ -278,6 +280,7 @@ class SARegularizer(Regularizer):
         return sa_loss(self.alphas(model), self.nu, self.mu)
 
 
+@REGULARIZER_REGISTRY.register()
 class BetaRegularizer(Regularizer):
     name = 'beta'
     default_schedule = {'type': 'linear', 'start': 0.0, 'slope': 0.5}  # beta-DARTS: 0.5 * epoch
@@ -287,6 +290,7 @@ class BetaRegularizer(Regularizer):
         return beta_loss(self.alphas(model))
 
 
+@REGULARIZER_REGISTRY.register()
 class FlopsRegularizer(Regularizer):
     """SA-DARTS Eq. 18 (``weight``/``schedule``), or a Multi-Adds budget (``target``, see the module doc)."""
 
@@ -327,6 +331,7 @@ class FlopsRegularizer(Regularizer):
         return torch.relu(cost_fraction(alphas, costs, self.temperature) - self.target) ** 2
 
 
+@REGULARIZER_REGISTRY.register()
 class L2Regularizer(Regularizer):
     name = 'l2'
     params = {}
@@ -335,17 +340,16 @@ class L2Regularizer(Regularizer):
         return l2_loss(self.alphas(model))
 
 
-REGULARIZERS: Dict[str, Callable[..., Regularizer]] = {
-    cls.name: cls for cls in (SARegularizer, BetaRegularizer, FlopsRegularizer, L2Regularizer)}
+REGULARIZERS = REGULARIZER_REGISTRY  # the srnas 0.1 name
 
 
 def build_regularizer(spec: Mapping, where: str = 'regularizer') -> Regularizer:
     if not isinstance(spec, Mapping):
         raise NASConfigError(f'{where}: expected a mapping with a type, got {spec!r}')
     kind = spec.get('type')
-    if kind not in REGULARIZERS:
-        raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {sorted(REGULARIZERS)}')
-    cls = REGULARIZERS[kind]
+    if kind not in REGULARIZER_REGISTRY:
+        raise NASConfigError(f'{where}: unknown regulariser type {kind!r}; choose one of {list(REGULARIZER_REGISTRY)}')
+    cls = REGULARIZER_REGISTRY.get(kind)
     optional = getattr(cls, 'optional_params', {})
     _check_keys(where, spec, ['type', 'schedule', 'weight', 'groups', 'first_epoch', *cls.params, *optional])
     if 'schedule' in spec and 'weight' in spec:

@@ -27,7 +27,7 @@ def dlsr_cost_table(scale, num_feat=48, output_size=HD_OUTPUT_SIZE):
 
 def imdn_cost_table(scale, num_feat=64, output_size=HD_OUTPUT_SIZE):
     """Tensor (4, 12): Multi-Adds of each IMDN candidate at c1 (64->64), c2/c3 (48->64), c4 (48->16)."""
-    from srnas.archs.imdn_arch import CONV_POSITIONS, imdb_channel_plan
+    from srnas.spaces.imdn_network import CONV_POSITIONS, imdb_channel_plan
 
     h, w = lr_grid(scale, output_size)
     plan = imdb_channel_plan(num_feat)

@@ -36,20 +36,14 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
             'alpha', ALPHA_INIT_SCALE * torch.randn(DLSR_OPS_PER_CELL, len(DLSR_CANDIDATES)), group='op',
             costs=dlsr_cost_table(upscale, num_feat).float(), op_names=DLSR_CANDIDATES)
         for cell, inputs in zip(range(3, DLSR_NUM_CELLS + 1), dense_inputs):
-            self.register_arch_parameter(f'beta_{cell}', ALPHA_INIT_SCALE * torch.randn(len(inputs)), group='edge')
+            self.register_arch_parameter(f'beta_{cell}', ALPHA_INIT_SCALE * torch.randn(len(inputs)), group='edge',
+                                         op_names=[f'B{k}' for k in inputs])  # plot labels: the cells read
 
     def betas(self):
         return [getattr(self, f'beta_{cell}') for cell in range(3, DLSR_NUM_CELLS + 1)]
 
     def forward(self, x):
         return super().forward(x, arch_softmax(self.alpha), [arch_softmax(b) for b in self.betas()])
-
-    def arch_probabilities(self):
-        """{name: softmax rows as nested lists} for logs and plots."""
-        with torch.no_grad():
-            probs = {'alpha': arch_softmax(self.alpha).tolist()}
-            probs.update({f'beta_{c}': arch_softmax(b).tolist() for c, b in zip(range(3, 7), self.betas())})
-        return probs
 
     def genotype(self):
         with torch.no_grad():

@@ -1,16 +1,16 @@
 """IMDN search space (SA-DARTS §4.4): c1..c4 of every IMD block chosen among 12 candidates.
 
-The network skeleton is the foundation's ``SRNASIMDN`` (official layer order);
+The network skeleton is the foundation's ``IMDNNetwork`` (official layer order);
 this module only supplies the four convs per block through its conv factory.
 A child built from a genotype whose four ops are ``conv_3x3`` is exactly the
 original IMDN (same modules, same state-dict keys).
 """
-from srnas.archs.imdn_arch import CONV_POSITIONS, SRNASIMDN, imdb_channel_plan
+from srnas.spaces.imdn_network import CONV_POSITIONS, IMDNNetwork, imdb_channel_plan
 from srnas.ops.sr_ops import build_imdn_op
 from srnas.spaces.genotypes import load_genotype
 
 
-class IMDNChild(SRNASIMDN):
+class IMDNChild(IMDNNetwork):
     """IMDN whose c1..c4 (in all blocks) are the genotype's four candidates."""
 
     def __init__(self, genotype, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, num_out_ch=None):

@@ -19,7 +19,7 @@ difference).
 import torch
 import torch.nn as nn
 
-from srnas.archs.imdn_arch import CONV_POSITIONS, SRNASIMDN
+from srnas.spaces.imdn_network import CONV_POSITIONS, IMDNNetwork
 from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
 from srnas.nas.genotype import derive_argmax
 from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
@@ -51,7 +51,7 @@ class SharedAlphaOp(nn.Module):
         return self.mixed(x, self._holder.weights[self.row])
 
 
-class IMDNSupernet(SupernetMixin, SRNASIMDN):
+class IMDNSupernet(SupernetMixin, IMDNNetwork):
     """The IMDN search network; ``partial_k > 1`` gives SAC-IMDN."""
 
     space = 'imdn'
@@ -84,10 +84,6 @@ class IMDNSupernet(SupernetMixin, SRNASIMDN):
             return super().forward(x)
         finally:
             self._holder.weights = None  # do not keep the graph alive between steps
-
-    def arch_probabilities(self):
-        with torch.no_grad():
-            return {'alpha': arch_softmax(self.alpha).tolist()}
 
     def genotype(self):
         with torch.no_grad():

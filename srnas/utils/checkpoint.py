@@ -37,7 +37,7 @@ def read_state_dict(path, param_key='params'):
             checkpoint = checkpoint[key]
             break
     state = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in checkpoint.items()}
-    from srnas.archs.imdn_arch import convert_official_imdn_state_dict, is_official_imdn_state_dict
+    from srnas.spaces.imdn_network import convert_official_imdn_state_dict, is_official_imdn_state_dict
     if is_official_imdn_state_dict(state):
         state = convert_official_imdn_state_dict(state)
     return state

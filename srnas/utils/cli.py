@@ -1,14 +1,14 @@
 """Shared bits of the ``srnas`` sub-commands: one clear error line instead of a traceback for bad input."""
 import sys
 
-from srnas.utils.errors import InputError
+from srnas.errors import SRNASError
 
 
 def run_guarded(command, func, *args, **kwargs):
-    """Call ``func``; an :class:`InputError` becomes ``srnas <command>: error: ...`` on stderr and exit code 2."""
+    """Call ``func``; an :class:`SRNASError` becomes ``srnas <command>: error: ...`` on stderr and exit code 2."""
     try:
         result = func(*args, **kwargs)
-    except InputError as exc:
+    except SRNASError as exc:
         print(f'srnas {command}: error: {exc}', file=sys.stderr)
         return 2
     return 0 if result is None or not isinstance(result, int) else result

@@ -1,5 +1,4 @@
-"""One exception type for bad user input: the CLI prints its message, never a traceback."""
+"""Bad user input: the CLI prints its message, never a traceback (one class of ``srnas.errors``)."""
+from srnas.errors import InputError, SRNASError
 
-
-class InputError(Exception):
-    """Raised for a bad file, folder or option; the message names the culprit."""
+__all__ = ['InputError', 'SRNASError']

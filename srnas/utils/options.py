@@ -7,8 +7,10 @@ option at fault: unknown keys, unknown ``type`` names, wrongly typed values, mis
 data folders, unreadable images and LR/GT pairs whose sizes do not fit ``scale``.
 
 Model types widen the accepted keys with a class attribute
-``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level), e.g. the NAS
-search model's top-level ``search:`` and ``architect:`` blocks and ``train: {grad_clip}``.
+``EXTRA_OPTION_KEYS = {'<section>': {...}}`` (section ``''`` = top level). Search files
+(``srnas search``, ``model_type: SRNASSearchModel``) are read by the search loop, not by a
+BasicSR model: ``search=True`` accepts their ``search:`` and ``architect:`` blocks and
+``train: {grad_clip}``.
 """
 import inspect
 from collections import OrderedDict
@@ -69,6 +71,9 @@ VALUE_TYPES = {
     'datasets.*.use_rot': (_BOOL, 'true or false'),
 }
 
+SEARCH_MODEL_TYPE = 'SRNASSearchModel'
+SEARCH_EXTRA_KEYS = {'': {'search', 'architect'}, 'train': {'grad_clip'}}
+
 # Full decoding of every image is affordable up to this many files; beyond it only headers are read.
 FULL_DECODE_LIMIT = 500
 
@@ -85,9 +90,7 @@ def _ordered_loader():
     return OrderedLoader
 
 
-def read_yaml(path):
-    """Parse ``path`` into an ordered dict; InputError if it is missing or not a YAML mapping."""
-    path = Path(path)
+def _read_one_yaml(path):
     if not path.is_file():
         raise InputError(f'option file not found: {path}')
     try:
@@ -100,6 +103,48 @@ def read_yaml(path):
     return opt
 
 
+def to_plain(value):
+    """Ordered mappings (as ``read_yaml`` returns them) as plain dicts, recursively."""
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    return value
+
+
+def merge_options(base, override):
+    """``base`` with ``override`` laid over it: mappings merge key by key, any other value replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_options(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml(path, _chain=()):
+    """Parse ``path`` into a dict, resolving ``base: other.yml`` (relative to the file's folder).
+
+    A file with ``base:`` holds only what differs from its base: mappings merge key by key, lists and
+    scalars replace. Bases chain; a cycle or a missing base is an InputError naming the file.
+    """
+    path = Path(path)
+    opt = to_plain(_read_one_yaml(path))  # plain dicts: equal whatever the key order
+    base = opt.pop('base', None)
+    if base is None:
+        return opt
+    if not isinstance(base, str):
+        raise InputError(f"{path}: option 'base': expected the path of another option file, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    chain = _chain + (path.resolve(),)
+    if base_path in chain:
+        raise InputError(f"{path}: option 'base': {base} is already one of its bases (a cycle)")
+    if not base_path.is_file():
+        raise InputError(f"{path}: option 'base': file not found: {base_path}")
+    return merge_options(read_yaml(base_path, chain), opt)
+
+
 def parse_override_value(text):
     """Value of a ``--force_yml key=value`` entry, with BasicSR's rules (``~``, bools, numbers, lists)."""
     value = yaml.safe_load(text.replace('!!float', '').strip()) if text.strip() else ''
@@ -108,8 +153,9 @@ def parse_override_value(text):
     return value
 
 
-def apply_overrides(opt, entries, source='--force_yml'):
-    """Apply ``a:b:c=value`` entries to existing keys (BasicSR's ``--force_yml``; new keys are refused)."""
+def apply_overrides(opt, entries, source='--force_yml', add_keys=False):
+    """Apply ``a:b:c=value`` entries (BasicSR's ``--force_yml``); new keys only with ``add_keys``
+    (classification, whose sections have defaults)."""
     for entry in entries or ():
         if '=' not in entry:
             raise InputError(f"{source}: '{entry}' is not of the form key1:key2=value")
@@ -117,20 +163,22 @@ def apply_overrides(opt, entries, source='--force_yml'):
         keys = [k.strip() for k in keys.split(':')]
         node = opt
         for depth, key in enumerate(keys[:-1]):
-            if not isinstance(node, dict) or key not in node:
+            if add_keys and isinstance(node, dict) and node.get(key) is None:
+                node[key] = {}
+            if not isinstance(node, dict) or key not in node or not isinstance(node[key], dict):
                 raise InputError(f"{source}: option '{':'.join(keys[:depth + 1])}' does not exist")
             node = node[key]
-        if not isinstance(node, dict) or keys[-1] not in node:
+        if not isinstance(node, dict) or (keys[-1] not in node and not add_keys):
             raise InputError(f"{source}: option '{':'.join(keys)}' does not exist (overrides cannot add keys)")
         node[keys[-1]] = parse_override_value(value)
     return opt
 
 
-def load_options(path, is_train=True, overrides=None, check_data=True):
+def load_options(path, is_train=True, overrides=None, check_data=True, search=False):
     """Read, override and validate an option file; returns the option dict (BasicSR schema)."""
     opt = read_yaml(path)
     apply_overrides(opt, overrides)
-    validate_options(opt, path, is_train=is_train, check_data=check_data)
+    validate_options(opt, path, is_train=is_train, check_data=check_data, search=search)
     return opt
 
 
@@ -220,10 +268,11 @@ def _check_network(opt, key, check, registry):
         check.fail(f'{key}.upscale', f"is {net_opt['upscale']} but 'scale' is {opt['scale']}")
 
 
-def validate_options(opt, path, is_train=True, check_data=True):
-    """Raise InputError for the first problem found in ``opt`` (read from ``path``)."""
+def validate_options(opt, path, is_train=True, check_data=True, search=False):
+    """Raise InputError for the first problem found in ``opt`` (read from ``path``; ``search``: a search file)."""
     from srnas.basicsr_compat import register_plugins
     register_plugins()
+    from basicsr.models.base_model import BaseModel
     from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, \
         MODEL_REGISTRY
 
@@ -231,8 +280,13 @@ def validate_options(opt, path, is_train=True, check_data=True):
     for required in ('name', 'model_type', 'datasets', 'network_g'):
         if required not in opt:
             check.fail(required, 'missing')
-    model_cls = check.registered(MODEL_REGISTRY, opt.get('model_type'), 'model_type')
-    extra = _model_extra_keys(model_cls)
+    if search:
+        if opt['model_type'] != SEARCH_MODEL_TYPE:
+            check.fail('model_type', f"must be {SEARCH_MODEL_TYPE} in a search file, got {opt['model_type']!r}")
+        model_cls, extra = BaseModel, SEARCH_EXTRA_KEYS
+    else:
+        model_cls = check.registered(MODEL_REGISTRY, opt.get('model_type'), 'model_type')
+        extra = _model_extra_keys(model_cls)
     top_allowed = TOP_LEVEL_KEYS | extra.get('', set())
     for key in opt:
         if key not in top_allowed and not key.startswith('network_'):

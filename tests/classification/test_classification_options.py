@@ -8,6 +8,7 @@ import pytest
 from classification.data.loaders import data_config
 from classification.models import (build_search_model, eval_space_config, resolve_genotype, search_space_config)
 from classification.options import OptionError, load_options
+from srnas.errors import InputError
 from classification.search import BENCH_DEFAULTS, SEARCH_DEFAULTS, TRAIN_DEFAULTS as SEARCH_TRAIN_DEFAULTS
 from classification.train import TRAIN_DEFAULTS
 from classification.options import section
@@ -65,10 +66,23 @@ def test_unknown_keys_and_overrides(tmp_path):
     with pytest.raises(OptionError, match=r"unknown top-level key\(s\) \['foo'\]"):
         load_options(path, 'search')
     opt = load_options(OPTION_DIR / 'demo_nb201_search_digits.yml', 'search',
-                       ['train.epochs=1', 'data.subset=8', 'benchmark.path=null'])
+                       ['train:epochs=1', 'data:subset=8', 'benchmark:path=null'])
     assert opt['train']['epochs'] == 1 and opt['data']['subset'] == 8 and opt['benchmark'] == {'path': None}
-    with pytest.raises(OptionError, match='--set expects'):
-        load_options(path, 'search', ['train.epochs'])
+    with pytest.raises(InputError, match="'train:epochs' is not of the form key1:key2=value"):
+        load_options(path, 'search', ['train:epochs'])
+
+
+def test_deprecated_spellings_are_upgraded_with_one_message(tmp_path, capsys):
+    from classification.options import upgrade_deprecated
+    path = tmp_path / 'old.yml'
+    path.write_text('name: old\nseed: 3\ndevice: cpu\nspace: {type: nb201}\n')
+    opt = load_options(path, 'search')
+    assert (opt['manual_seed'], opt['num_gpu']) == (3, 0) and 'seed' not in opt and 'device' not in opt
+    err = capsys.readouterr().err
+    assert "option 'seed' is deprecated, use 'manual_seed: 3'" in err and "'num_gpu: 0'" in err
+    assert upgrade_deprecated({'device': 'cuda:1'})['num_gpu'] == 1
+    with pytest.raises(OptionError, match="both 'seed' \\(deprecated\\) and 'manual_seed'"):
+        upgrade_deprecated({'seed': 1, 'manual_seed': 2})
 
 
 def _cli(*args):
@@ -84,22 +98,27 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
     assert 'error:' in result.stderr and 'cifar-10-batches-py' in result.stderr and 'Traceback' not in result.stderr
     result = _cli('train', '-opt', str(OPTION_DIR / 'darts_train_cifar10.yml'), '--set', 'genotype=DARTS_V9')
     assert result.returncode == 2 and 'DARTS_V9' in result.stderr
+    assert 'warning: --set key.path=value is deprecated, use --force_yml key:path=value' in result.stderr
+    srnas_cls = subprocess.run([sys.executable, '-m', 'srnas', 'cls', 'train', '-opt',
+                                str(OPTION_DIR / 'darts_train_cifar10.yml'), '--force_yml', 'genotype=DARTS_V9'],
+                               cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert srnas_cls.returncode == 2 and 'DARTS_V9' in srnas_cls.stderr and 'deprecated' not in srnas_cls.stderr
 
 
 @pytest.mark.slow
 def test_cli_demo_search_train_eval_round_trip(tmp_path):
-    common = ['--set', f'output_root={tmp_path}', '--set', 'data.subset=8', '--set', 'data.batch_size=4',
-              '--set', 'data.image_size=8', '--set', 'train.max_steps_per_epoch=1']
+    common = ['--force_yml', f'output_root={tmp_path}', 'data:subset=8', 'data:batch_size=4', 'data:image_size=8',
+              'train:max_steps_per_epoch=1']
     search = _cli('search', '-opt', str(OPTION_DIR / 'demo_nb201_search_digits.yml'), *common,
-                  '--set', 'train.epochs=1', '--set', 'space.channels=4')
+                  'train:epochs=1', 'space:channels=4')
     assert search.returncode == 0, search.stderr
     genotype = tmp_path / 'demo_nb201_search_digits' / 'genotype.json'
     train = _cli('train', '-opt', str(OPTION_DIR / 'demo_nb201_train_digits.yml'), *common,
-                 '--set', 'train.epochs=1', '--set', 'space.channels=4', '--set', f'genotype={genotype}')
+                 'train:epochs=1', 'space:channels=4', f'genotype={genotype}')
     assert train.returncode == 0, train.stderr
     model = tmp_path / 'demo_nb201_train_digits' / 'model_final.pth'
     evaluation = _cli('eval', '-opt', str(OPTION_DIR / 'demo_nb201_train_digits.yml'), '--checkpoint', str(model),
-                      '--set', 'data.image_size=8', '--set', f'genotype={genotype}')
+                      '--force_yml', 'data:image_size=8', f'genotype={genotype}')
     assert evaluation.returncode == 0, evaluation.stderr
     assert '"top1"' in evaluation.stdout
 

@@ -6,8 +6,9 @@ import torch
 
 from classification.darts import genotypes as G
 from classification.nb201.arch import arch_index, meta_archs
-from classification.search import run_search
+from classification.search import run_classification_search as run_search
 from classification.train import run_eval, run_train
+from srnas.nas.search_loop import latest_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,7 @@ TINY_NB201 = {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1}
 
 
 def search(tmp_path, name, space, architect, **extra):
-    opt = {'name': name, 'seed': 0, 'device': 'cpu', 'output_root': str(tmp_path), 'space': space,
+    opt = {'name': name, 'manual_seed': 0, 'num_gpu': 0, 'output_root': str(tmp_path), 'space': space,
            'data': dict(TINY_DATA), 'train': dict(TINY_TRAIN), 'architect': architect, **extra}
     result = run_search(opt)
     records = [json.loads(line) for line in (result['output_dir'] / 'metrics.jsonl').read_text().splitlines()]
@@ -26,16 +27,16 @@ def search(tmp_path, name, space, architect, **extra):
 
 
 def alphas_of_checkpoint(result):
-    state = torch.load(result['output_dir'] / 'checkpoint.pth', weights_only=False)
+    state = torch.load(latest_checkpoint(result['output_dir']), weights_only=False)
     return state['architect']['alphas']
 
 
 def train_from(tmp_path, genotype_path, space, name='retrain'):
-    opt = {'name': name, 'seed': 0, 'device': 'cpu', 'output_root': str(tmp_path), 'genotype': str(genotype_path),
+    opt = {'name': name, 'manual_seed': 0, 'num_gpu': 0, 'output_root': str(tmp_path), 'genotype': str(genotype_path),
            'space': space, 'data': {**TINY_DATA, 'subset': 16}, 'train': {'epochs': 1, 'max_steps_per_epoch': 2}}
     trained = run_train(opt)
     # evaluating the written model again must give exactly the accuracy the training run reported
-    again = run_eval({'data': opt['data'], 'device': 'cpu'}, trained['output_dir'] / 'model_final.pth')
+    again = run_eval({'data': opt['data'], 'num_gpu': 0}, trained['output_dir'] / 'model_final.pth')
     assert again['top1'] == pytest.approx(trained['test']['top1'])
     assert again['params'] == trained['params']
     return trained
@@ -111,11 +112,12 @@ def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthe
         assert norms['sa'] == pytest.approx((record['epoch'] + 1) / 5 / 30 ** 0.5, rel=1e-5)
         assert norms['data'] > 0
     saved = json.loads(result['genotype_path'].read_text())
-    assert saved['arch'] == result['genotype'] and saved['index'] == arch_index(saved['arch'])
+    assert saved['space'] == 'nb201' and saved['genotype'] == result['genotype']
+    assert saved['index'] == arch_index(saved['genotype'])
     assert saved['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
     trained = train_from(tmp_path, result['genotype_path'], {'type': 'nb201', 'channels': 4, 'cells_per_stage': 1})
     # eval also reports what the benchmark recorded for the trained cell
-    evaluated = run_eval({'data': {**TINY_DATA, 'subset': 16}, 'device': 'cpu',
+    evaluated = run_eval({'data': {**TINY_DATA, 'subset': 16}, 'num_gpu': 0,
                           'benchmark': {'path': str(synthetic_nb201_pth)}},
                          trained['output_dir'] / 'model_final.pth')
     assert evaluated['benchmark']['cifar10-valid']['test'] == pytest.approx(_benchmark_value(saved['index']))
@@ -124,7 +126,7 @@ def test_sa_search_on_nb201_logs_benchmark_accuracy_every_epoch(tmp_path, synthe
 def test_beta_second_order_search_on_nb201_with_partial_channels(tmp_path):
     result, records = search(tmp_path, 'beta2', {**TINY_NB201, 'partial_k': 2},
                              {'type': 'second_order', 'regularizers': [{'type': 'beta'}]})
-    initial = torch.load(result['output_dir'] / 'checkpoint.pth', weights_only=False)['architect']['num_steps']
+    initial = torch.load(latest_checkpoint(result['output_dir']), weights_only=False)['architect']['num_steps']
     assert initial == 2 and len(records) == 2
     history = json.loads((result['output_dir'] / 'alpha_history.json').read_text())
     assert [e['epoch'] for e in history['entries']] == [0, 1]
@@ -142,7 +144,7 @@ def test_interrupted_search_resumes_exactly(tmp_path, monkeypatch):
     architect = {'type': 'first_order'}
     data = {**TINY_DATA, 'subset': 16}
     train = {'epochs': 2, 'max_steps_per_epoch': 3}
-    base = {'seed': 3, 'device': 'cpu', 'space': space, 'architect': architect, 'data': data, 'train': train}
+    base = {'manual_seed': 3, 'num_gpu': 0, 'space': space, 'architect': architect, 'data': data, 'train': train}
     full = run_search({**base, 'name': 'full', 'output_root': str(tmp_path)})
 
     real_evaluate, calls = search_module.evaluate, []
@@ -157,7 +159,7 @@ def test_interrupted_search_resumes_exactly(tmp_path, monkeypatch):
     with pytest.raises(Interrupted):
         run_search({**base, 'name': 'cut', 'output_root': str(tmp_path)})
     monkeypatch.setattr(search_module, 'evaluate', real_evaluate)
-    checkpoint = tmp_path / 'cut' / 'checkpoint.pth'
+    checkpoint = latest_checkpoint(tmp_path / 'cut')
     assert torch.load(checkpoint, weights_only=False)['epoch'] == 0
     resumed = run_search({**base, 'name': 'cut', 'output_root': str(tmp_path)}, resume=checkpoint)
 

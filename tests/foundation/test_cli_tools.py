@@ -14,7 +14,7 @@ from srnas.utils.checkpoint import read_state_dict
 from srnas.utils.errors import InputError
 from srnas.utils.tiling import tiled_forward, whole_image_layers
 
-from .helpers import random_pairs, write_yaml
+from tests.foundation.helpers import random_pairs, write_yaml
 
 
 def test_tiled_forward_equals_whole_image_for_a_local_model():

@@ -11,7 +11,7 @@ from srnas.nas.files import atomic_torch_save
 from srnas.spaces.dlsr import DLSRChild
 from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE
 
-from .helpers import write_yaml
+from tests.foundation.helpers import write_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKPOINT = ('pretrained', 'DLSR_x2_RFDN_beta1_para_loss.pt')

@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from srnas.archs.imdn_arch import (IMDBlock, SRNASIMDN, convert_official_imdn_state_dict,
-                                   is_official_imdn_state_dict)
+from srnas.archs.imdn_arch import SRNASIMDN
+from srnas.spaces.imdn_network import IMDBlock, convert_official_imdn_state_dict, is_official_imdn_state_dict
 from srnas.evaluation.complexity import count_params, lr_input_size, multi_adds
 
 # IMDN paper / official code (notes/sr_spaces.md §2.2)

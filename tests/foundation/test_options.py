@@ -1,13 +1,15 @@
 """Bad input stops with one clear message naming the file or option (never a deep BasicSR traceback)."""
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 
 from srnas.cli import main as srnas_main
 from srnas.utils.errors import InputError
 from srnas.utils.options import apply_overrides, load_options
 
-from .helpers import random_pairs, train_options, write_yaml
+from tests.foundation.helpers import random_pairs, train_options, write_yaml
 
 
 @pytest.fixture()
@@ -119,3 +121,34 @@ def test_unreadable_image_in_a_gt_less_test_set(tmp_path):
     path = write_yaml(tmp_path / 't.yml', opt)
     with pytest.raises(InputError, match=r"datasets\.test_1\.dataroot_lq.*notes\.txt"):
         load_options(path, is_train=False)
+
+
+def test_base_inheritance_merges_mappings_and_replaces_the_rest(tmp_path):
+    from srnas.utils.options import read_yaml, to_plain
+    (tmp_path / 'parent').mkdir()
+    write_yaml(tmp_path / 'parent' / 'root.yml', {'name': 'root', 'scale': 2, 'train': {'lr': 1, 'milestones': [1, 2]},
+                                                  'search': {'iters_per_epoch': 10}})
+    write_yaml(tmp_path / 'middle.yml', {'base': 'parent/root.yml', 'name': 'middle', 'train': {'milestones': [5]}})
+    write_yaml(tmp_path / 'leaf.yml', {'base': 'middle.yml', 'name': 'leaf', 'search': {'plot': False}})
+    assert to_plain(read_yaml(tmp_path / 'leaf.yml')) == {
+        'name': 'leaf', 'scale': 2, 'train': {'lr': 1, 'milestones': [5]},
+        'search': {'iters_per_epoch': 10, 'plot': False}}
+    write_yaml(tmp_path / 'loop_a.yml', {'base': 'loop_b.yml'})
+    write_yaml(tmp_path / 'loop_b.yml', {'base': 'loop_a.yml'})
+    with pytest.raises(InputError, match="loop_b.yml: option 'base': loop_a.yml is already one of its bases"):
+        read_yaml(tmp_path / 'loop_a.yml')
+    write_yaml(tmp_path / 'orphan.yml', {'base': 'gone.yml'})
+    with pytest.raises(InputError, match="orphan.yml: option 'base': file not found: .*gone.yml"):
+        read_yaml(tmp_path / 'orphan.yml')
+
+
+def test_shipped_search_variants_are_a_few_lines_over_their_base():
+    from srnas.utils.options import read_yaml
+    folder = Path(__file__).resolve().parents[2] / 'options' / 'search'
+    variants = [p for p in folder.glob('*.yml') if 'base' in yaml.safe_load(p.read_text())]
+    assert len(variants) >= 20
+    for path in variants:
+        settings = [line for line in path.read_text().splitlines() if not line.startswith('#')]
+        assert len(settings) <= 12, path.name  # the comment header aside, a handful of lines
+        merged = read_yaml(path)
+        assert merged['name'] == path.stem and 'base' not in merged

@@ -6,7 +6,7 @@ import pytest
 from srnas.cli import main as srnas_main
 from srnas.evaluation.test_runner import run_test
 
-from .helpers import write_yaml
+from tests.foundation.helpers import write_yaml
 
 SET5 = ('baby', 'bird', 'butterfly', 'head', 'woman')
 # Acceptance thresholds (IMDN paper: 38.00 / 34.36 / 32.21 dB)

@@ -7,7 +7,7 @@ import torch
 from srnas.utils.errors import InputError
 from srnas.utils.options import load_options
 
-from .helpers import random_pairs, train_options, write_yaml
+from tests.foundation.helpers import random_pairs, train_options, write_yaml
 
 
 def _model_opt(grad_clip):

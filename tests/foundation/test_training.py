@@ -10,7 +10,7 @@ import torch
 
 from srnas.utils.resume import load_resume_state
 
-from .helpers import random_pairs, train_options, write_yaml
+from tests.foundation.helpers import random_pairs, train_options, write_yaml
 
 
 @pytest.mark.slow

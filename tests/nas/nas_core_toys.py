@@ -48,3 +48,62 @@ def mse_loss_fn(model, batch):
 def make_batch(n=8, dim=4, dtype=torch.float64, seed=1):
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(n, dim, generator=gen, dtype=dtype), torch.randn(n, generator=gen, dtype=dtype)
+
+
+
+def make_toy_task(architect_config=None, steps_per_epoch=3, scripted_genotypes=None, scripted_val_losses=None,
+                  events=None, architect_cls=None):
+    """A whole ``SearchTask``: the float64 ``SmoothSupernet`` fitting random regression batches.
+
+    ``scripted_genotypes`` / ``scripted_val_losses``: per-epoch values the task reports instead of its own.
+    ``events`` (a list) receives 'w' for each weight step and 'a' for each architect step, in order.
+    """
+    from srnas.nas.architects import Architect
+    from srnas.nas.genotype import derive_argmax
+    from srnas.nas.search_loop import SearchTask
+
+    class ToyTask(SearchTask):
+        space = 'toy'
+
+        def __init__(self):
+            self.model = SmoothSupernet(seed=0)
+            self.weight_optimizer = torch.optim.SGD(self.model.weights(), lr=0.05, momentum=0.9)
+            config = architect_config or {'type': 'first_order', 'optimizer': {'type': 'adam', 'lr': 0.05}}
+            self.architect = (architect_cls or Architect)(self.model, mse_loss_fn, config)
+            self.epoch = None
+
+        def _batches(self, seed, count):
+            gen = torch.Generator().manual_seed(seed)
+            # noise from the global generator too: exact resume needs the loop to reseed it every epoch
+            return [(torch.randn(4, 4, generator=gen, dtype=torch.float64)
+                     + 0.01 * torch.rand(4, 4, dtype=torch.float64),
+                     torch.randn(4, generator=gen, dtype=torch.float64)) for _ in range(count)]
+
+        def train_batches(self, epoch, seed):
+            return self._batches(seed, steps_per_epoch)
+
+        def arch_batches(self, epoch, seed):
+            batches = iter(self._batches(seed, steps_per_epoch))
+            if events is None:
+                return batches
+            return (events.append('a') or batch for batch in batches)
+
+        def weight_loss(self, batch):
+            if events is not None:
+                events.append('w')
+            loss = mse_loss_fn(self.model, batch)
+            return loss, {'l_mse': float(loss.detach())}
+
+        def evaluate(self, epoch):
+            self.epoch = epoch
+            if scripted_val_losses is not None:
+                return {'valid_loss': scripted_val_losses[epoch]}
+            with torch.no_grad():
+                return {'valid_loss': float(mse_loss_fn(self.model, make_batch(seed=99)))}
+
+        def genotype(self):
+            if scripted_genotypes is not None:
+                return list(scripted_genotypes[self.epoch])
+            return derive_argmax(self.model.alpha, ['op0', 'op1', 'op2'])
+
+    return ToyTask()

@@ -1,7 +1,7 @@
 """Architect.last_grad_norms: each term's alpha-gradient norm against autograd of that term alone."""
 import pytest
 import torch
-from nas_core_toys import SmoothSupernet, make_batch, mse_loss_fn
+from tests.nas.nas_core_toys import SmoothSupernet, make_batch, mse_loss_fn
 
 from srnas.nas.architects import Architect, a2m_direction
 from srnas.nas.regularizers import beta_loss, flops_loss, sa_loss

@@ -5,7 +5,7 @@ import io
 import pytest
 import torch
 import torch.nn as nn
-from nas_core_toys import SmoothSupernet, make_batch, mse_loss_fn
+from tests.nas.nas_core_toys import SmoothSupernet, make_batch, mse_loss_fn
 from torch.func import functional_call
 
 from srnas.nas import NASConfigError, SupernetMixin, arch_softmax

@@ -3,10 +3,11 @@ import json
 
 import pytest
 import torch
-from nas_core_toys import ToyEdgeSupernet
+from tests.nas.nas_core_toys import ToyEdgeSupernet
 
 from srnas.nas import (AlphaRecorder, NASConfigError, darts_cell_edges, derive_argmax, derive_top_k_edges,
-                       load_genotype, save_genotype, top_k_indices)
+                       load_genotype, read_genotype_file, save_genotype,
+                       top_k_indices)
 
 DARTS_OPS = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
              'dil_conv_3x3', 'dil_conv_5x5']
@@ -63,11 +64,26 @@ def test_argmax_and_top_k_indices():
 def test_genotype_files_round_trip(tmp_path, suffix):
     genotype = {'normal': DARTS_V2_NORMAL, 'normal_concat': [2, 3, 4, 5], 'ops': ['sep3', 'sep5']}
     path = tmp_path / f'sub/genotype{suffix}'
-    save_genotype(genotype, path)
-    loaded = load_genotype(path, required_keys=['normal', 'ops'])
+    save_genotype('darts', genotype, path, epoch=3)
+    space, loaded, meta = read_genotype_file(path)
+    assert (space, meta) == ('darts', {'epoch': 3})
     assert loaded['normal'] == [list(edge) for edge in DARTS_V2_NORMAL]
     assert loaded['normal_concat'] == [2, 3, 4, 5]
+    assert load_genotype(path, required_keys=['space', 'genotype'])['genotype']['ops'] == ['sep3', 'sep5']
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+@pytest.mark.parametrize('old, expected', [
+    ({'genotype': {'space': 'imdn', 'ops': ['conv_3x3'] * 4}, 'scale': 2},  # SR search of srnas 0.1
+     ('imdn', {'space': 'imdn', 'ops': ['conv_3x3'] * 4}, {'scale': 2})),
+    ({'space': 'nb201', 'arch': '|skip_connect~0|', 'index': 7},  # NB201 search of srnas 0.1
+     ('nb201', '|skip_connect~0|', {'index': 7})),
+    ({'space': 'dlsr', 'ops': ['conv_3x3'] * 3}, ('dlsr', {'space': 'dlsr', 'ops': ['conv_3x3'] * 3}, {})),
+], ids=['sr-wrapped', 'nb201-arch', 'bare'])
+def test_genotype_file_reader_accepts_the_older_shapes(tmp_path, old, expected):
+    path = tmp_path / 'old.json'
+    path.write_text(json.dumps(old))
+    assert read_genotype_file(path) == expected
 
 
 def test_genotype_file_errors_name_the_file(tmp_path):
@@ -111,7 +127,8 @@ def test_recorder_series_stability_and_best_epoch():
     assert values[2] == pytest.approx(expected)
     assert recorder.genotype_stable_since() == 2  # op1 wins from epoch 2 on (op0 at epoch 1)
     assert recorder.best_by_val_loss()['epoch'] == 2
-    assert recorder.should_stop(patience=2) and not recorder.should_stop(patience=3)
+    # A2M stops once epoch - best_epoch > patience: last epoch 4, best 2
+    assert recorder.should_stop(patience=1) and not recorder.should_stop(patience=2)
     with pytest.raises(NASConfigError, match="no arch parameter 'beta'"):
         recorder.series('beta')
     with pytest.raises(ValueError, match='epochs must increase'):

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from nas_core_toys import ToyEdgeSupernet
+from tests.nas.nas_core_toys import ToyEdgeSupernet
 
 from srnas.nas import NASConfigError, beta_loss, build_regularizers, build_schedule, flops_loss, l2_loss, sa_loss
 

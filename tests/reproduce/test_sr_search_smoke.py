@@ -18,7 +18,7 @@ def _module():
 
 
 def test_every_space_gets_valid_random_and_the_published_children(tmp_path):
-    from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE, IMDN_SAC_GENOTYPE, load_genotype
+    from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE, IMDN_SAC_FLOPS_GENOTYPE, load_genotype
     sr_search = _module()
     scale = dict(sr_search.SCALES['cpu'])
     found = {space: sr_search.children(tmp_path, space, [], scale) for space in ('dlsr', 'imdn')}
@@ -27,7 +27,7 @@ def test_every_space_gets_valid_random_and_the_published_children(tmp_path):
         assert len(randoms) == 3 and len({json.dumps(g) for g in randoms}) == 3
     published = {cid: load_genotype(path) for space in found for cid, group, path in found[space]
                  if group == 'published'}
-    assert published == {'published_dlsr_paper': DLSR_PAPER_GENOTYPE, 'published_sac_imdn': IMDN_SAC_GENOTYPE,
+    assert published == {'published_dlsr_paper': DLSR_PAPER_GENOTYPE, 'published_sac_imdn': IMDN_SAC_FLOPS_GENOTYPE,
                          'published_imdn': {'space': 'imdn', 'ops': ['conv_3x3'] * 4}}
     # the same random genotypes on every run
     again = sr_search.children(tmp_path / 'again', 'dlsr', [], scale)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from srnas.basicsr_compat import register_plugins
-from tests.sr_search.conftest import TINY_DLSR, TINY_IMDN, search_options, write_options
+from tests.sr_search.sr_helpers import TINY_DLSR, TINY_IMDN, search_options, write_options
 
 OPTIONS = Path(__file__).resolve().parents[2] / 'options' / 'search'
 
@@ -85,40 +85,28 @@ def test_train_plus_val_objective_is_the_gradient_of_both_losses():
         Architect(model, mse_loss_fn, {'step_order': 'sideways'})
 
 
-def _search_model(step_order):
-    register_plugins()
-    from srnas.models.srnas_search_model import SRNASSearchModel
-    opt = {'num_gpu': 0, 'is_train': True, 'dist': False, 'network_g': dict(TINY_IMDN),
-           'train': {'optim_g': {'type': 'Adam', 'lr': 1e-2}, 'pixel_opt': {'type': 'L1Loss'}},
-           'architect': {'type': 'first_order', 'step_order': step_order, 'objective': 'train_plus_val'},
-           'path': {}}
-    return SRNASSearchModel(opt)
-
-
 @pytest.mark.parametrize('step_order', ['alpha_first', 'weights_first'])
-def test_step_order_decides_which_weights_the_alpha_step_sees(step_order):
-    torch.manual_seed(0)
-    model = _search_model(step_order)
-    batch = {'lq': torch.rand(2, 3, 12, 12), 'gt': torch.rand(2, 3, 24, 24)}
-    arch_batch = {'lq': torch.rand(2, 3, 12, 12), 'gt': torch.rand(2, 3, 24, 24)}
-    seen = {}
-    weight_step = model.optimizer_g.step
+def test_step_order_decides_which_weights_the_alpha_step_sees(tmp_path, step_order):
+    from srnas.nas.search_loop import LoopOptions, run_search
+    from tests.nas.nas_core_toys import make_toy_task
+    task = make_toy_task({'type': 'first_order', 'step_order': step_order, 'objective': 'train_plus_val',
+                          'optimizer': {'type': 'adam', 'lr': 0.05}}, steps_per_epoch=1)
+    seen = {'order': []}
+    weight_step, arch_step = task.weight_optimizer.step, task.architect.step
 
     def recording_step(*args, **kwargs):
-        seen.setdefault('order', []).append('weights')
+        seen['order'].append('weights')
         return weight_step(*args, **kwargs)
 
-    arch_step = model.architect.step
-
     def recording_arch(*args, **kwargs):
-        seen.setdefault('order', []).append('alpha')
-        seen['weights_at_alpha_step'] = [p.detach().clone() for p in model.net_g.weights()]
+        seen['order'].append('alpha')
+        seen['weights_at_alpha_step'] = [p.detach().clone() for p in task.model.weights()]
         return arch_step(*args, **kwargs)
 
-    model.optimizer_g.step, model.architect.step = recording_step, recording_arch
-    before = [p.detach().clone() for p in model.net_g.weights()]
-    model.optimize_parameters(1, batch, arch_batch, epoch=0)
-    after = [p.detach().clone() for p in model.net_g.weights()]
+    task.weight_optimizer.step, task.architect.step = recording_step, recording_arch
+    before = [p.detach().clone() for p in task.model.weights()]
+    run_search(task, LoopOptions(epochs=1, out_dir=tmp_path, plot='off', log=lambda line: None))
+    after = [p.detach().clone() for p in task.model.weights()]
     expected = ['weights', 'alpha'] if step_order == 'weights_first' else ['alpha', 'weights']
     assert seen['order'] == expected
     reference = after if step_order == 'weights_first' else before
@@ -146,7 +134,7 @@ def test_reference_option_files_use_the_dlsr_objective_and_darts_stays_plain():
 
 @pytest.mark.slow
 def test_search_runs_with_the_dlsr_reference_objective(tmp_path, tiny_sr_data):
-    from srnas.commands.search import run_search
+    from srnas.commands.search import run_sr_search as run_search
     architect = {'type': 'first_order', 'objective': 'train_plus_val', 'step_order': 'weights_first',
                  'optimizer': {'type': 'adam', 'lr': 0.01, 'betas': [0.5, 0.999], 'weight_decay': 1e-8},
                  'regularizers': []}

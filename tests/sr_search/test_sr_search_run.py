@@ -3,7 +3,7 @@ import pytest
 import torch
 import yaml
 
-from tests.sr_search.conftest import TINY_DLSR, TINY_IMDN, search_options, write_options
+from tests.sr_search.sr_helpers import TINY_DLSR, TINY_IMDN, search_options, write_options
 
 ADAM = {'type': 'adam', 'lr': 0.01, 'betas': [0.5, 0.999], 'weight_decay': 1.0e-8}
 
@@ -15,7 +15,7 @@ def _initial_alpha(network, seed):
 
 
 def _run(tmp_path, opt):
-    from srnas.commands.search import run_search
+    from srnas.commands.search import run_sr_search as run_search
     path = write_options(opt, tmp_path / f"{opt['name']}.yml")
     return run_search(path, root=tmp_path, progress=False)
 
@@ -42,7 +42,7 @@ def test_search_moves_alpha_and_derives_a_trainable_child(tmp_path, tiny_sr_data
     if architect['regularizers'] == [{'type': 'sa'}]:  # Eq. 8 at loop epoch 1 = SA-DARTS epoch 2: lambda/N
         assert norms['sa'] == pytest.approx(2 / 5 / 48 ** 0.5, rel=1e-5)  # on all N = 4 x 12 entries
     state = torch.load(result['experiment_dir'] / 'checkpoints' / 'epoch_00001.pth', weights_only=False)
-    final = state['model']['architect']['alphas']
+    final = state['architect']['alphas']
     initial = _initial_alpha(network, seed=0)
     assert set(final) == set(initial)
     assert all(not torch.equal(final[k], initial[k]) for k in initial)  # every arch tensor moved

@@ -96,3 +96,17 @@ def test_wrong_space_genotype_is_a_clear_error(tmp_path):
         IMDNChild(str(path))
     with pytest.raises(GenotypeError, match='cell 4 must read two different earlier cells'):
         load_genotype(dict(DLSR_PAPER_GENOTYPE, connections=[[1, 2], [4, 1], [1, 2], [1, 2]]))
+
+
+def test_the_printed_sac_imdn_genotype_is_the_flops_constrained_one():
+    import warnings
+
+    from srnas.spaces import genotypes
+    from srnas.spaces.imdn import IMDNChild
+    params = sum(p.numel() for p in IMDNChild(genotypes.IMDN_SAC_FLOPS_GENOTYPE, upscale=4).parameters())
+    # SA-DARTS Table 7: "SAC-IMDN w/ FLOPs constraint" 200.04 K, plain "SAC-IMDN" 349.22 K
+    assert abs(params - 200_040) / 200_040 < 0.02 and params < 349_220 * 0.6
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert genotypes.IMDN_SAC_GENOTYPE == genotypes.IMDN_SAC_FLOPS_GENOTYPE
+    assert 'IMDN_SAC_FLOPS_GENOTYPE' in str(caught[0].message)

@@ -22,7 +22,7 @@ def test_dlsr_supernet_has_the_reference_weight_count_and_arch_shapes():
 def test_imdn_supernet_weights_are_the_fixed_part_plus_all_candidates():
     net = IMDNSupernet(upscale=2)
     # notes/sr_spaces.md: fixed part 98,724 at x2; candidates with affine-free BN while searching.
-    from srnas.archs.imdn_arch import imdb_channel_plan
+    from srnas.spaces.imdn_network import imdb_channel_plan
     from srnas.ops.sr_ops import build_imdn_op
     plan = imdb_channel_plan(64)
     per_block = sum(sum(p.numel() for p in build_imdn_op(n, *plan[c], bn_affine=False).parameters())
@@ -123,6 +123,12 @@ def test_registered_in_basicsr():
     from basicsr.utils.registry import ARCH_REGISTRY
     for name in ('SRNASDLSRChild', 'SRNASDLSRSupernet', 'SRNASIMDNChild', 'SRNASIMDNSupernet'):
         assert ARCH_REGISTRY.get(name) is not None
+
+
+def test_dlsr_betas_are_labelled_by_the_cells_they_weight():
+    from srnas.spaces.dlsr_supernet import DLSRSupernet
+    names = DLSRSupernet(upscale=2, num_feat=8, partial_k=2).arch_op_names()
+    assert names['beta_3'] == ['B1', 'B2'] and names['beta_6'] == ['B1', 'B2', 'B3', 'B4', 'B5']
 
 
 def test_imdn_supernet_can_search_c4_at_full_width():
