@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from reproduce.common import (NB201_TABLE, SCALES, TABLE_DATASETS, ReproduceError, default_out, fmt_mean_std,
-                              markdown_table, read_json, require, save_figure, write_json)
+                              markdown_table, md_arch, read_json, require, save_figure, write_json)
 from reproduce.nb201_search import CPU_SCALE, LABELS, PAPER_EPOCHS, SMOKE_SCALE, run_one
 from classification.ops import NB201_PRIMITIVES
 from srnas.nas.files import atomic_write_text
