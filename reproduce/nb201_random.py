@@ -3,11 +3,11 @@
     python -m reproduce.nb201_random --scale cpu
 
 1. The table-accuracy distribution of uniformly sampled cells, computed exactly over all 15,625 cells of the table.
-2. Random search with the budget of one search (and, as a second row, with 5x its epochs) of ``reproduce.nb201_search`` at the same scale: the search trains
+2. Random search with the budget of one search of ``reproduce.nb201_search`` at the same scale: the search trains
    its supernet for E epochs on the train half; random search spends the same E epochs of training on the same
    train half, split over uniformly sampled cells (``epochs_per_cell`` each, a freshly initialised network of the
    search's reduced size), and keeps the cell with the best accuracy on the validation half. The table's test
-   accuracy of that cell is reported, never used to choose.
+   accuracy of that cell is reported, never used to choose. A second row gives random search 5x the epochs.
 """
 import argparse
 import random
