@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 "$PY" -m reproduce.nb201_search --scale cpu --seeds 2
-"$PY" -m reproduce.nb201_random --scale cpu
+"$PY" -m reproduce.nb201_random --scale cpu --budgets epochs
 "$PY" -m reproduce.nb201_search --scale cpu
 "$PY" -m reproduce.sa_table1 --scale cpu
+"$PY" -m reproduce.nb201_random --scale cpu                 # + random search with 5x the epochs
 "$PY" -m reproduce.nb201_search --scale cpu   # all runs done: only rewrites the report with the random baseline
 echo "suite finished $(date)"
