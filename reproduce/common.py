@@ -95,14 +95,10 @@ def read_search_run(out_dir):
     final = {'arch': chosen.get('genotype', chosen.get('arch')), 'index': chosen['index'], 'epoch': chosen.get('epoch'),
              'selected_by': chosen.get('selected_by'),
              'table': {d: a.get('test') for d, a in (chosen.get('benchmark') or {}).items() if 'test' in a}}
-    probs = None
-    if history_file.is_file():
-        entries = read_json(history_file).get('entries') or []
-        if entries:
-            probs = entries[-1]['probs'].get('alphas')
-            probs_per_epoch = [e['probs'].get('alphas') for e in entries]
-    return {'epochs': epochs, 'final': final, 'final_probs': probs,
-            'probs_per_epoch': probs_per_epoch if probs is not None else None}
+    entries = (read_json(history_file).get('entries') or []) if history_file.is_file() else []
+    probs_per_epoch = [e['probs'].get('alphas') for e in entries] or None  # softmax(alpha) of the NB201 supernet
+    return {'epochs': epochs, 'final': final, 'final_probs': probs_per_epoch[-1] if probs_per_epoch else None,
+            'probs_per_epoch': probs_per_epoch}
 
 
 def mean_std(values):

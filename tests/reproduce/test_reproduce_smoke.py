@@ -73,3 +73,5 @@ def test_nb201_random_smoke(shared_data, tmp_path):
     run = results['random_search'][0]
     assert run['chosen'] == max(run['tried'], key=lambda t: t['valid_top1'])
     assert len(run['tried']) == 2  # smoke: 2 search epochs = 2 cells x 1 epoch
+    assert len(results['random_search_by_budget']['wall'][0]['tried']) == 10  # 5x the epochs
+    assert '| random search, same training epochs as one search | 1 | 2 x 1 |' in (tmp_path / 'results.md').read_text()
