@@ -1,10 +1,11 @@
-"""Registries: a search space or a regulariser is added by registering it, nowhere else.
+"""Registries: a search space, an architect direction or a regulariser is added by registering it, nowhere else.
 
 ``Registry`` maps a name to an object and is filled by ``register`` (usable as
 a decorator); looking up an unknown name is one ``NASConfigError`` that lists
-the known names. Two registries serve every task:
+the known names. Three registries serve every task:
 
 * ``SPACE_REGISTRY``: ``SearchSpace`` records (name -> genotype validation, child network);
+* ``ARCHITECT_REGISTRY``: ``Direction`` classes (``type:`` of the ``architect`` mapping);
 * ``REGULARIZER_REGISTRY``: regulariser classes (``type:`` of an entry under ``regularizers``).
 
 How to add to each: docs/extending.md.
@@ -64,4 +65,5 @@ class SearchSpace:
 
 
 SPACE_REGISTRY = Registry('search space')
+ARCHITECT_REGISTRY = Registry('architect type')
 REGULARIZER_REGISTRY = Registry('regulariser type')

@@ -14,7 +14,8 @@ from typing import Callable, List, Sequence, Tuple
 
 import torch
 
-from srnas.nas.architects.gradients import assign, grad_wrt, values_restored
+from srnas.nas.architects.direction import ARCHITECT_REGISTRY, Direction
+from srnas.nas.architects.gradients import assign, grad_wrt, values_restored, weights_frozen
 from srnas.nas.errors import NASConfigError
 
 A2M_CENTERS = ('alpha', 'alpha_tilde')
@@ -57,3 +58,17 @@ def a2m_direction(loss_fn: Callable[[], torch.Tensor], alphas: Sequence[torch.Te
     computed from the current values of ``alphas``; ``alphas`` are left unchanged.
     """
     return a2m_direction_and_loss(loss_fn, alphas, rho, eps, center)[0]
+
+
+@ARCHITECT_REGISTRY.register()
+class A2M(Direction):
+    name = 'a2m'
+    options = {'rho': 1e-2, 'eps': 1e-2, 'center': 'alpha_tilde'}
+
+    def __init__(self, architect, rho, eps, center):
+        check_a2m_options(rho, eps, center, where='architect')
+        super().__init__(architect, rho=rho, eps=eps, center=center)
+
+    def compute(self, architect, val_loss, val_batch, train_batch, epoch):
+        with weights_frozen(architect.model):
+            return a2m_direction_and_loss(val_loss, architect.alphas, self.rho, self.eps, self.center)

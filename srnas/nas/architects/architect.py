@@ -1,8 +1,8 @@
-"""One ``Architect`` for every task: moves alpha by first order, second order or A2M.
+"""One ``Architect`` for every task: moves alpha along a registered direction (first order, second order, A2M).
 
 Built from the ``architect`` mapping of a YAML file::
 
-    type: a2m                 # first_order | second_order | a2m
+    type: a2m                 # a name in ARCHITECT_REGISTRY: first_order | second_order | a2m
     optimizer: {type: adam, lr: 3.0e-4, betas: [0.5, 0.999], weight_decay: 1.0e-3}
     regularizers: [{type: sa}]
     warmup_epochs: 0          # epochs without alpha updates (PC-DARTS: 15)
@@ -30,33 +30,21 @@ classification: cross-entropy); regularisers are added to the validation loss
 in every evaluation the architect makes. ``model`` is a ``SupernetMixin``.
 """
 import copy
-import math
 from typing import Any, Callable, Dict, Mapping, Optional
 
 import torch
 
-from srnas.nas.architects.a2m import a2m_direction_and_loss, check_a2m_options
+from srnas.nas.architects import a2m, first_order, second_order  # noqa: F401  (register the built-in types)
+from srnas.nas.architects.direction import ARCHITECT_REGISTRY, number
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
-from srnas.nas.architects.second_order import check_unrollable, unrolled_arch_gradient
 from srnas.nas.errors import NASConfigError
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
-ARCHITECT_TYPES = ('first_order', 'second_order', 'a2m')
+ARCHITECT_TYPES = ARCHITECT_REGISTRY  # the srnas 0.1 name
 COMMON_KEYS = ('type', 'optimizer', 'regularizers', 'warmup_epochs', 'grad_clip', 'objective', 'step_order')
 OBJECTIVES = ('val', 'train_plus_val')
 STEP_ORDERS = ('alpha_first', 'weights_first')
-TYPE_KEYS = {'first_order': (), 'second_order': ('xi', 'fd_scale'), 'a2m': ('rho', 'eps', 'center')}
 DEFAULT_WEIGHT_DECAY = 1e-3  # DARTS / PC-DARTS / A2M; 0 when an SA regulariser is on (SA-DARTS)
-
-
-def _number(key, value, minimum=None, strict=False, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise NASConfigError(f'architect.{key} must be a finite number, got {value!r}')
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise NASConfigError(f"architect.{key} must be {'>' if strict else '>='} {minimum}, got {value}")
-    return value
 
 
 def _build_optimizer(spec, params, sa_on):
@@ -71,17 +59,17 @@ def _build_optimizer(spec, params, sa_on):
     unknown = sorted(set(spec) - set(allowed[kind]))
     if unknown:
         raise NASConfigError(f'architect.optimizer: unknown option(s) {unknown}; allowed: {list(allowed[kind])}')
-    lr = _number('optimizer.lr', spec.get('lr', 3e-4), 0, strict=True)
-    weight_decay = _number('optimizer.weight_decay',
-                           spec.get('weight_decay', 0.0 if sa_on else DEFAULT_WEIGHT_DECAY), 0)
+    lr = number('optimizer.lr', spec.get('lr', 3e-4), 0, strict=True)
+    weight_decay = number('optimizer.weight_decay',
+                          spec.get('weight_decay', 0.0 if sa_on else DEFAULT_WEIGHT_DECAY), 0)
     if kind == 'sgd':
-        momentum = _number('optimizer.momentum', spec.get('momentum', 0.0), 0)
+        momentum = number('optimizer.momentum', spec.get('momentum', 0.0), 0)
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     betas = spec.get('betas', (0.5, 0.999))
     if (not isinstance(betas, (list, tuple)) or len(betas) != 2
             or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
         raise NASConfigError(f'architect.optimizer.betas must be two numbers in [0, 1), got {betas!r}')
-    eps = _number('optimizer.eps', spec.get('eps', 1e-8), 0, strict=True)
+    eps = number('optimizer.eps', spec.get('eps', 1e-8), 0, strict=True)
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
 
 
@@ -92,12 +80,13 @@ class Architect:
                  weight_optimizer: Optional[torch.optim.Optimizer] = None):
         config = dict(config or {})
         self.kind = config.get('type', 'first_order')
-        if self.kind not in ARCHITECT_TYPES:
-            raise NASConfigError(f'architect.type must be one of {ARCHITECT_TYPES}, got {self.kind!r}')
-        allowed = COMMON_KEYS + TYPE_KEYS[self.kind]
+        if self.kind not in ARCHITECT_REGISTRY:
+            raise NASConfigError(f'architect.type must be one of {list(ARCHITECT_REGISTRY)}, got {self.kind!r}')
+        rule = ARCHITECT_REGISTRY.get(self.kind)
+        allowed = COMMON_KEYS + tuple(rule.options)
         unknown = sorted(set(config) - set(allowed))
         if unknown:
-            other = [k for k in unknown if any(k in keys for keys in TYPE_KEYS.values())]
+            other = [k for k in unknown if any(k in ARCHITECT_REGISTRY.get(t).options for t in ARCHITECT_REGISTRY)]
             hint = f' ({other} apply to another architect type)' if other else ''
             raise NASConfigError(f"architect: unknown option(s) {unknown} for type '{self.kind}'{hint}; "
                                  f'allowed: {list(allowed)}')
@@ -113,30 +102,16 @@ class Architect:
         self.relative_regularizers = [reg for reg in self.regularizers if getattr(reg, 'relative', None) is not None]
         sa_on = any(reg.name == 'sa' for reg in self.regularizers)
         self.optimizer = _build_optimizer(config.get('optimizer'), self.alphas, sa_on)
-        self.warmup_epochs = _number('warmup_epochs', config.get('warmup_epochs', 0), 0)
-        self.grad_clip = _number('grad_clip', config.get('grad_clip'), 0, strict=True, allow_none=True)
+        self.warmup_epochs = number('warmup_epochs', config.get('warmup_epochs', 0), 0)
+        self.grad_clip = number('grad_clip', config.get('grad_clip'), 0, strict=True, allow_none=True)
         self.objective = config.get('objective', 'val')
         if self.objective not in OBJECTIVES:
             raise NASConfigError(f'architect.objective must be one of {OBJECTIVES}, got {self.objective!r}')
-        if self.objective == 'train_plus_val' and self.kind == 'second_order':
-            raise NASConfigError("architect.objective 'train_plus_val' is a first-order objective (DLSR); "
-                                 'second_order unrolls L_val only: use first_order or a2m')
         self.step_order = config.get('step_order', 'alpha_first')
         if self.step_order not in STEP_ORDERS:
             raise NASConfigError(f'architect.step_order must be one of {STEP_ORDERS}, got {self.step_order!r}')
-        if self.kind == 'a2m':
-            self.rho = config.get('rho', 1e-2)
-            self.eps = config.get('eps', 1e-2)
-            self.center = config.get('center', 'alpha_tilde')
-            check_a2m_options(self.rho, self.eps, self.center, where='architect')
-        if self.kind == 'second_order':
-            self.xi = _number('xi', config.get('xi'), 0, allow_none=True)
-            self.fd_scale = _number('fd_scale', config.get('fd_scale', 0.01), 0, strict=True)
-            if weight_optimizer is None:
-                raise NASConfigError('architect: type second_order needs the weight optimizer '
-                                     '(Architect(..., weight_optimizer=opt)) to unroll the weight step')
-            check_unrollable(weight_optimizer)
         self.weight_optimizer = weight_optimizer
+        self.rule = rule(self, **{key: config.get(key, default) for key, default in rule.options.items()})
         self.num_steps = 0
         self.last_grad_norms: Dict[str, float] = {}
 
@@ -170,14 +145,14 @@ class Architect:
         """False during the warm-up epochs, when alpha stays frozen."""
         return epoch >= self.warmup_epochs
 
-    def _data_loss(self, val_batch, train_batch):
+    def data_loss(self, val_batch, train_batch):
         """The data term alpha descends: L_val, or L_train + L_val (DLSR)."""
         loss = self.loss_fn(self.model, val_batch)
         if self.objective == 'train_plus_val':
             loss = loss + self.loss_fn(self.model, train_batch)
         return loss
 
-    def _calibrate(self, data_grads):
+    def calibrate(self, data_grads):
         """Give every ``relative`` regulariser its weight from the data term's alpha gradient at this alpha."""
         costed = {id(a) for a, _ in self.model.arch_costs()}
         data_norm = float(global_norm([g for a, g in zip(self.alphas, data_grads) if id(a) in costed]))
@@ -191,32 +166,13 @@ class Architect:
             raise ValueError("architect objective 'train_plus_val' needs train_batch")
 
         def val_loss():
-            return self._data_loss(val_batch, train_batch) + self.regularization(epoch)
+            return self.data_loss(val_batch, train_batch) + self.regularization(epoch)
 
         with buffers_restored(self.model):
-            if self.kind == 'first_order':
+            if self.relative_regularizers and not self.rule.calibrates_itself:  # an extra alpha-only evaluation
                 with weights_frozen(self.model):
-                    if not self.relative_regularizers:
-                        loss = val_loss()
-                        return grad_wrt(loss, self.alphas), loss.detach()
-                    # one network evaluation: its gradient calibrates the FLOPs weight and is reused
-                    data = self._data_loss(val_batch, train_batch)
-                    data_grads = grad_wrt(data, self.alphas)
-                    self._calibrate(data_grads)
-                    penalty = self.regularization(epoch)
-                    penalty_grads = grad_wrt(penalty, self.alphas)
-                    return ([d + p for d, p in zip(data_grads, penalty_grads)],
-                            (data + penalty).detach())
-            if self.relative_regularizers:  # an extra alpha-only evaluation at alpha
-                with weights_frozen(self.model):
-                    self._calibrate(grad_wrt(self._data_loss(val_batch, train_batch), self.alphas))
-            if self.kind == 'a2m':
-                with weights_frozen(self.model):
-                    return a2m_direction_and_loss(val_loss, self.alphas, self.rho, self.eps, self.center)
-            if train_batch is None:
-                raise ValueError('second_order architect step needs train_batch (the unrolled weight step uses it)')
-            return unrolled_arch_gradient(self.model, self.loss_fn, train_batch, val_batch, self.weight_optimizer,
-                                          self.xi, self.fd_scale, alpha_penalty=lambda: self.regularization(epoch))
+                    self.calibrate(grad_wrt(self.data_loss(val_batch, train_batch), self.alphas))
+            return self.rule.compute(self, val_loss, val_batch, train_batch, epoch)
 
     def step(self, val_batch, epoch: float, train_batch=None) -> Dict[str, float]:
         """One alpha update at ``epoch`` (the real epoch counter: it drives warm-up and lambda schedules)."""

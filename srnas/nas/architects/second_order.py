@@ -21,6 +21,7 @@ from typing import Callable, Optional
 
 import torch
 
+from srnas.nas.architects.direction import ARCHITECT_REGISTRY, Direction, number
 from srnas.nas.architects.gradients import assign, global_norm, grad_wrt, values_restored
 from srnas.nas.errors import NASConfigError
 
@@ -144,3 +145,27 @@ def unrolled_arch_gradient(model, loss_fn: Callable, train_batch, val_batch, wei
             g_minus = grad_wrt(loss_fn(model, train_batch), alphas)
             direct = [d - (gp - gm) / (2 * radius) for d, gp, gm in zip(direct, g_plus, g_minus)]
     return direct, val_loss.detach()
+
+
+@ARCHITECT_REGISTRY.register()
+class SecondOrder(Direction):
+    name = 'second_order'
+    options = {'xi': None, 'fd_scale': 0.01}
+
+    def __init__(self, architect, xi, fd_scale):
+        if architect.objective != 'val':
+            raise NASConfigError("architect.objective 'train_plus_val' is a first-order objective (DLSR); "
+                                 'second_order unrolls L_val only: use first_order or a2m')
+        super().__init__(architect, xi=number('xi', xi, 0, allow_none=True),
+                         fd_scale=number('fd_scale', fd_scale, 0, strict=True))
+        if architect.weight_optimizer is None:
+            raise NASConfigError('architect: type second_order needs the weight optimizer '
+                                 '(Architect(..., weight_optimizer=opt)) to unroll the weight step')
+        check_unrollable(architect.weight_optimizer)
+
+    def compute(self, architect, val_loss, val_batch, train_batch, epoch):
+        if train_batch is None:
+            raise ValueError('second_order architect step needs train_batch (the unrolled weight step uses it)')
+        return unrolled_arch_gradient(architect.model, architect.loss_fn, train_batch, val_batch,
+                                      architect.weight_optimizer, self.xi, self.fd_scale,
+                                      alpha_penalty=lambda: architect.regularization(epoch))
