@@ -67,11 +67,6 @@ def canonical(arch_str):
     return to_str(parse(arch_str))
 
 
-def count_ops(arch_str):
-    ops = parse(arch_str)
-    return {name: ops.count(name) for name in NB201_PRIMITIVES}
-
-
 def enumeration_index(arch_str):
     """Position in the base-5 enumeration with edge 1<-0 as the most significant digit."""
     value = 0
