@@ -75,3 +75,22 @@ def test_nb201_random_smoke(shared_data, tmp_path):
     assert len(run['tried']) == 2  # smoke: 2 search epochs = 2 cells x 1 epoch
     assert len(results['random_search_by_budget']['wall'][0]['tried']) == 10  # 5x the epochs
     assert '| random search, same training epochs as one search | 1 | 2 x 1 |' in (tmp_path / 'results.md').read_text()
+
+
+def test_nb201_barriers_on_the_full_table(shared_data, tmp_path):
+    from math import comb
+
+    from classification.nb201.landscape import hamming
+    from reproduce.nb201_barriers import main as barriers_main
+    assert barriers_main(['--benchmark', str(shared_data / TABLE), '--out', str(tmp_path)]) == 0
+    results = json.loads((tmp_path / 'results.json').read_text())['results']
+    best = results['cifar10']['high (best cell)']
+    assert best['accuracy'] == pytest.approx(94.37, abs=0.005)  # the table's published maximum
+    for tiers in results.values():
+        for r in tiers.values():
+            assert hamming(r['cell'], r['neighbour']) == 3
+            assert r['all_neighbours']['count'] == comb(6, 3) * 4 ** 3  # 3 of 6 edges, 4 other ops each
+            # the barrier is at least the gap between the endpoints' mean and the lower endpoint
+            assert r['barrier'] >= (max(r['accuracy'], r['neighbour_accuracy']) -
+                                    min(r['accuracy'], r['neighbour_accuracy'])) / 2 - 1e-9
+    assert (tmp_path / 'results.md').read_text().count('\n| ') >= 9
