@@ -51,11 +51,13 @@ SCALES = {
                          'num_feat': 8, 'imdn_blocks': 2},
               'child': {'num_feat': 8, 'imdn_blocks': 2, 'total_iter': 2, 'batch': 2, 'gt_size': 32, 'lr': 5e-3},
               'seeds': 1, 'randoms': 0, 'published': False, 'sets': ('Set5',)},
+    # sized for about 2 hours on one thread of this shared 2-core machine (docs/reproduce.md, "SR search"):
+    # searches ~2-4 min, child-seed units ~0.5-3 min; Urban100 (most of the test time) is every 10th image
     'cpu': {'option_prefix': 'demo_', 'photos': 80, 'crop': 192, 'step': 96,
-            'search': {'total_iter': 400, 'iters_per_epoch': 20, 'gt_size': 48, 'batch': 8,
+            'search': {'total_iter': 180, 'iters_per_epoch': 15, 'gt_size': 32, 'batch': 8,
                        'num_feat': 16, 'imdn_blocks': 3},
-            'child': {'num_feat': 16, 'imdn_blocks': 3, 'total_iter': 1000, 'batch': 16, 'gt_size': 64, 'lr': 5e-3},
-            'seeds': 2, 'randoms': 3, 'sets': TEST_SETS},
+            'child': {'num_feat': 16, 'imdn_blocks': 3, 'total_iter': 250, 'batch': 16, 'gt_size': 48, 'lr': 5e-3},
+            'seeds': 2, 'randoms': 3, 'sets': TEST_SETS, 'subsets': {'Urban100': 10}},
     'paper': {'option_prefix': '', 'photos': 80, 'crop': 480, 'step': 240,
               'search': {'total_iter': None, 'iters_per_epoch': None, 'gt_size': None, 'batch': None,
                          'num_feat': None, 'imdn_blocks': None},
@@ -123,6 +125,28 @@ def prepare_data(out, scale):
             ROOT, data / f'prepare_{name}.log')
     write_json(data / 'done.json', {'photos': len(photos), 'sets': list(scale['sets'])})
     return data
+
+
+def set_label(name, scale):
+    """The column name of a test set: ``Urban100_every10`` where only every 10th image is tested."""
+    every = scale.get('subsets', {}).get(name)
+    return f'{name}_every{every}' if every else name
+
+
+def benchmark_subset(data, name, every):
+    """Every ``every``-th image (1st, (every+1)-th, ...) of a prepared test set, linked into its own folder."""
+    subset = data / f'{name}_every{every}'
+    for part in ('GTmod2', 'LRbicx2'):
+        source = data / name / part
+        images = sorted(source.iterdir())
+        if not images:
+            raise SystemExit(f'{source} is empty: delete {data / "done.json"} to prepare the test sets again')
+        (subset / part).mkdir(parents=True, exist_ok=True)
+        for image in images[::every]:
+            link = subset / part / image.name
+            if not link.exists():
+                link.symlink_to(image)
+    return subset
 
 
 def _subimages(data):
@@ -222,6 +246,8 @@ def children(out, space, searched, scale):
 def child_train_options(derived_yml, scale, data, seed, name, space):
     opt = yaml.safe_load(Path(derived_yml).read_text())
     opt['name'], opt['manual_seed'] = name, seed
+    # derive's DLSR recipe sets train.grad_clip, which only srnas's SRModel subclass accepts
+    opt['model_type'] = 'SRNASModel'
     gt_dir, lq_dir, meta = _subimages(data)
     opt['datasets']['train'].update({'dataroot_gt': str(gt_dir), 'dataroot_lq': str(lq_dir),
                                      'meta_info_file': str(meta)})
@@ -277,6 +303,12 @@ def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data
     test['network_g'] = yaml.safe_load(train_yml.read_text())['network_g']
     test['path']['pretrain_network_g'] = str(unit / 'experiments' / name / 'models' / 'net_g_latest.pth')
     test['datasets'] = {k: v for k, v in test['datasets'].items() if v['name'] in scale['sets']}
+    for d in test['datasets'].values():
+        every = scale.get('subsets', {}).get(d['name'])
+        if every:
+            subset = benchmark_subset(data, d['name'], every)
+            d.update({'name': set_label(d['name'], scale), 'dataroot_gt': str(subset / 'GTmod2'),
+                      'dataroot_lq': str(subset / 'LRbicx2')})
     test_yml = write_yaml(unit / f'{name}_test.yml', test)
     metrics, params, multi_adds = parse_test_output(cli(['test', '-opt', test_yml, '--root', unit], ROOT,
                                                         unit / 'test.log'))
@@ -359,10 +391,43 @@ def projection(searches, child_results, n_searches, n_child_units):
             'total_s': s * n_searches + c * n_child_units}
 
 
+def check_settings(out, scale):
+    """A resumed run must use the settings its finished units were made with."""
+    path = out / 'settings.json'
+    settings = json.loads(json.dumps(scale))  # tuples -> lists, as stored
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if stored != settings:
+            raise SystemExit(f'{path} holds other settings than this run ({stored} != {settings}): the finished '
+                             'units would not be comparable; use another --out or delete that folder')
+    else:
+        write_json(path, settings)
+
+
+def report(out, scale_name, scale, searches, child_results, planned, start):
+    """Rewrite results.json, table.md and the plots from the units finished so far (a partial run is reportable)."""
+    from srnas.nas.files import atomic_write_text
+    sets = [set_label(s, scale) for s in scale['sets']]
+    table = aggregate(child_results, sets)
+    finished = {f"search {r['space']} {r['method']}" for r in searches} | \
+        {f"child {r['space']} {r['child']} seed {r['seed']}" for r in child_results}
+    full = SCALES[scale_name]
+    full_units = len(SPACES) * (len(METHODS) + full['randoms']) * full['seeds'] + \
+        (sum(len(v) for v in PUBLISHED.values()) * full['seeds'] if full.get('published', True) else 0)
+    summary = {'scale': scale_name, 'settings': scale, 'searches': searches, 'children': child_results,
+               'wall_s': time.time() - start,
+               'remaining': [u for u in planned if u not in finished],
+               'projection_full_run': projection(searches, child_results, len(SPACES) * len(METHODS), full_units)}
+    write_json(out / 'results.json', summary)
+    atomic_write_text(out / 'table.md', markdown(table, sets, searches))
+    plots = plot(table, sets, out) if table else []
+    return summary, table, sets, plots
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--scale', choices=sorted(SCALES), required=True)
-    parser.add_argument('--out', default=None, help='output folder (default results/sr_search/<scale>)')
+    parser.add_argument('--out', default=None, help='output folder (default reproduce/results/sr_search/<scale>)')
     parser.add_argument('--spaces', nargs='+', choices=SPACES, default=None)
     parser.add_argument('--methods', nargs='+', choices=METHODS, default=None)
     parser.add_argument('--no_baselines', action='store_true', help='searched children only (for a timing pilot)')
@@ -374,37 +439,37 @@ def main(argv=None):
         spaces, methods = args.spaces or list(SPACES), args.methods or list(METHODS)
     if args.no_baselines:
         scale.update(randoms=0, published=False)
-    out = Path(args.out or ROOT / 'results' / 'sr_search' / args.scale).resolve()
+    out = Path(args.out or ROOT / 'reproduce' / 'results' / 'sr_search' / args.scale).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    check_settings(out, scale)
     start = time.time()
     data = prepare_data(out, scale)
-    searches = []
+    # Order for a useful partial run: every search (both spaces), then seed 0 of every child, then seed 1, ...
+    planned = [f'search {space} {method}' for space in spaces for method in methods]
+    searches, child_results = [], []
+
+    def progress():
+        return report(out, args.scale, scale, searches, child_results, planned, start)
+
     for space in spaces:
         for method in methods:
             searches.append(run_search_unit(out, space, method, scale, data))
             print(f"[search] {space} {method}: {searches[-1]['genotype']['ops']} "
                   f"({searches[-1]['seconds']:.0f} s)", flush=True)
-    child_results = []
-    for space in spaces:
-        for child_id, group, genotype_file in children(out, space, searches, scale):
-            for seed in range(scale['seeds']):
+            progress()
+    kids = {space: children(out, space, searches, scale) for space in spaces}
+    planned += [f'child {space} {child_id} seed {seed}' for seed in range(scale['seeds']) for space in spaces
+                for child_id, _, _ in kids[space]]
+    for seed in range(scale['seeds']):
+        for space in spaces:
+            for child_id, group, genotype_file in kids[space]:
                 r = run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data)
                 child_results.append(r)
                 print(f"[child] {space} {child_id} seed {seed}: "
                       + ', '.join(f"{s} {m['psnr']:.2f}" for s, m in r['metrics'].items())
                       + f" ({r['seconds']:.0f} s)", flush=True)
-    sets = list(scale['sets'])
-    table = aggregate(child_results, sets)
-    full = SCALES[args.scale]
-    full_units = len(SPACES) * (len(METHODS) + full['randoms']) * full['seeds'] + \
-        (sum(len(v) for v in PUBLISHED.values()) * full['seeds'] if full.get('published', True) else 0)
-    summary = {'scale': args.scale, 'settings': SCALES[args.scale], 'searches': searches, 'children': child_results,
-               'wall_s': time.time() - start,
-               'projection_full_run': projection(searches, child_results, len(SPACES) * len(METHODS), full_units)}
-    write_json(out / 'results.json', summary)
-    from srnas.nas.files import atomic_write_text
-    atomic_write_text(out / 'table.md', markdown(table, sets, searches))
-    plots = plot(table, sets, out)
+                progress()
+    summary, table, sets, plots = progress()
     print(markdown(table, sets, searches))
     p = summary['projection_full_run']
     print(f"[sr_search] {out}: results.json, table.md, {', '.join(x.name for x in plots)}; this run "

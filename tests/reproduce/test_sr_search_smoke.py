@@ -59,3 +59,43 @@ def test_smoke_scale_runs_end_to_end_and_resumes(tmp_path, shared_data):
     again = json.loads((out / 'results.json').read_text())
     assert again['children'] == results['children'] and again['searches'] == results['searches']
     assert again['wall_s'] < results['wall_s'] / 3
+
+
+def test_urban100_subset_links_every_tenth_image_of_both_halves(tmp_path):
+    sr_search = _module()
+    for part in ('GTmod2', 'LRbicx2'):
+        (tmp_path / 'Urban100' / part).mkdir(parents=True)
+        for i in range(1, 26):
+            (tmp_path / 'Urban100' / part / f'img_{i:03d}.png').write_bytes(b'x')
+    subset = sr_search.benchmark_subset(tmp_path, 'Urban100', 10)
+    for part in ('GTmod2', 'LRbicx2'):
+        assert sorted(p.name for p in (subset / part).iterdir()) == ['img_001.png', 'img_011.png', 'img_021.png']
+    assert sr_search.benchmark_subset(tmp_path, 'Urban100', 10) == subset  # idempotent
+    assert sr_search.set_label('Urban100', sr_search.SCALES['cpu']) == 'Urban100_every10'
+    assert sr_search.set_label('B100', sr_search.SCALES['cpu']) == 'B100'
+
+
+def test_a_resume_with_other_settings_is_refused(tmp_path):
+    sr_search = _module()
+    scale = dict(sr_search.SCALES['cpu'])
+    sr_search.check_settings(tmp_path, scale)
+    sr_search.check_settings(tmp_path, dict(scale))  # the same settings resume
+    with pytest.raises(SystemExit, match='settings.json'):
+        sr_search.check_settings(tmp_path, dict(scale, seeds=3))
+
+
+def test_a_partial_run_is_reported_with_its_remaining_units(tmp_path):
+    sr_search = _module()
+    scale = sr_search.SCALES['smoke']
+    search = {'space': 'dlsr', 'method': 'sac', 'genotype': {'ops': ['conv_3x3'] * 3}, 'seconds': 10.0,
+              'stable_since_epoch': 1, 'epochs': 2, 'top2_margin': [0.5, 0.25, 0.75]}
+    planned = ['search dlsr sac', 'search dlsr darts', 'child dlsr searched_sac seed 0']
+    summary, table, _, plots = sr_search.report(tmp_path, 'smoke', scale, [search], [], planned, 0.0)
+    assert summary['remaining'] == ['search dlsr darts', 'child dlsr searched_sac seed 0'] and table == {}
+    assert plots == [] and '| 0.250 |' in (tmp_path / 'table.md').read_text()
+    child = {'space': 'dlsr', 'child': 'searched_sac', 'group': 'searched', 'seed': 0,
+             'genotype': search['genotype'], 'metrics': {'Set5': {'psnr': 30.0, 'ssim': 0.9}}, 'params': 10,
+             'multi_adds': 2e9, 'seconds': 5.0}
+    summary, table, _, plots = sr_search.report(tmp_path, 'smoke', scale, [search], [child], planned, 0.0)
+    assert summary['remaining'] == ['search dlsr darts'] and json.loads((tmp_path / 'results.json').read_text())
+    assert '30.00 +- 0.00' in (tmp_path / 'table.md').read_text() and plots[0].stat().st_size > 0
