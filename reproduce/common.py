@@ -30,6 +30,15 @@ class ReproduceError(RuntimeError):
     """A missing input or a failed run; the message names the file or the run."""
 
 
+def run_main(main):
+    """Run a script's ``main()``; a ``ReproduceError`` is one line on stderr and exit code 2, not a traceback."""
+    try:
+        return main()
+    except ReproduceError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+
+
 def default_out(script):
     return REPO / 'reproduce' / 'results' / script
 

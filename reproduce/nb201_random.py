@@ -23,6 +23,7 @@ from classification.data.loaders import data_config, search_loaders
 from classification.models import build_eval_model, forward_logits
 from classification.nb201.arch import NUM_ARCHS, arch_index, arch_of_index
 from classification.nb201.benchmark import open_benchmark
+from reproduce.common import run_main
 from reproduce.common import (CIFAR10_JPG, NB201_TABLE, SCALES, TABLE_DATASETS, ReproduceError, default_out,
                               fmt_mean_std, markdown_table, read_json, require, write_json)
 from reproduce.nb201_search import CPU_SCALE, SMOKE_SCALE
@@ -171,8 +172,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except ReproduceError as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_main(main))

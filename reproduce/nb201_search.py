@@ -21,7 +21,8 @@ from classification.nb201.arch import parse
 
 from srnas.nas.files import atomic_write_text
 from srnas.utils.options import read_yaml
-from reproduce.common import (CIFAR10_JPG, NB201_TABLE, REPO, SCALES, TABLE_DATASETS, ReproduceError, default_out,
+from reproduce.common import run_main
+from reproduce.common import (CIFAR10_JPG, NB201_TABLE, REPO, SCALES, TABLE_DATASETS, default_out,
                               fmt_mean_std, markdown_table, md_arch, mean_std, read_json, read_search_run, require,
                               run_cli_search, save_figure, write_json, write_yaml)
 
@@ -275,8 +276,4 @@ def report(results, scale, out):
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except ReproduceError as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_main(main))

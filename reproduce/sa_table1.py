@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from reproduce.common import (NB201_TABLE, SCALES, TABLE_DATASETS, ReproduceError, default_out, fmt_mean_std,
+from reproduce.common import run_main
+from reproduce.common import (NB201_TABLE, SCALES, TABLE_DATASETS, default_out, fmt_mean_std,
                               markdown_table, md_arch, read_json, require, save_figure, write_json)
 from reproduce.nb201_search import CPU_SCALE, LABELS, PAPER_EPOCHS, SMOKE_SCALE, run_one
 from classification.ops import NB201_PRIMITIVES
@@ -139,8 +140,4 @@ def write_report(out, scale, gaps, recovery, warmup, search_dir):
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except ReproduceError as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_main(main))
