@@ -55,7 +55,7 @@ def check_paired_folder(dataset_opt, scale, prefix, source, exact=True, gt_size=
         raise InputError(f"{source}: option '{prefix}.dataroot_gt': no images in {gt_root}")
     if gt_size is not None and gt_size % scale:
         raise InputError(f"{source}: option '{prefix}.gt_size': {gt_size} is not divisible by scale {scale}")
-    full_decode = len(pairs) <= 500
+    full_decode = len(pairs) <= 500  # decoding every image is affordable up to 500 files; beyond, headers only
     lq_names = set(_basicsr_file_list(lq_root))
     for gt_name, lq_name in pairs:
         gt_path, lq_path = gt_root / gt_name, lq_root / lq_name
