@@ -99,40 +99,8 @@ def _network_from_yaml(path):
 
 def build_child(network):
     """The child network from its options (type + constructor arguments)."""
-    from srnas.basicsr_compat import register_plugins
-    from srnas.nas.errors import NASConfigError
-    from srnas.spaces.genotypes import GenotypeError
-    from srnas.utils.errors import InputError
-    register_plugins()
-    from basicsr.utils.registry import ARCH_REGISTRY
-    network = dict(network)
-    kind = network.pop('type')
-    try:
-        return ARCH_REGISTRY.get(kind)(**network)
-    except (GenotypeError, NASConfigError) as err:
-        raise InputError(str(err)) from None
-    except KeyError:
-        raise InputError(f"network type '{kind}' is not registered") from None
-
-
-def _load_weights(model, path):
-    import torch
-    from srnas.utils.errors import InputError
-    if not Path(path).is_file():
-        raise InputError(f'weights file not found: {path}')
-    state = torch.load(path, map_location='cpu', weights_only=False)
-    if isinstance(state, dict) and state.get('format') == BUNDLE_FORMAT:
-        state = state['state_dict']
-    elif isinstance(state, dict):
-        for key in ('params_ema', 'params'):
-            if key in state and isinstance(state[key], dict):
-                state = state[key]
-                break
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        first = str(err).splitlines()[0]
-        raise InputError(f'{path}: weights do not fit the child network ({first})') from None
+    from srnas.utils.checkpoint import build_network
+    return build_network(network)
 
 
 def save_bundle(model, network, path):
@@ -161,8 +129,9 @@ def export_child(network, weights, out_dir, name=None, sizes=DEFAULT_SIZES, onnx
     import torch
     from srnas.nas.files import atomic_write, atomic_write_text
     model = build_child(network)
-    if weights:
-        _load_weights(model, weights)
+    if weights:  # a bundle's state_dict, BasicSR's params_ema / params, or a bare state dict
+        from srnas.utils.checkpoint import load_weights
+        load_weights(model, weights, param_key='params_ema')
     model.eval()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
