@@ -7,7 +7,7 @@
 """
 import argparse
 
-from srnas.utils.cli import run_guarded
+from srnas.utils.cli import command
 
 HELP = 'convert official IMDN or DLSR weights (module. prefix or not) to a BasicSR checkpoint'
 DLSR_IMG_RANGE = 255  # the DLSR reference code's rgb_range
@@ -103,6 +103,4 @@ def _run(args):
           "(BasicSR checkpoint, key 'params')")
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    return run_guarded('convert', _run, args)
+main = command('convert', build_parser, _run)

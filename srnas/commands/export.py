@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from srnas.utils.cli import command
+
 HELP = 'export a child network: bundle (weights + genotype + scale), TorchScript, ONNX; parity-checked'
 BUNDLE_FORMAT = 'srnas-child-v1'
 DEFAULT_SIZES = ((17, 23), (32, 21), (24, 40))
@@ -32,12 +34,6 @@ def build_parser():
     parser.add_argument('--tolerance', type=float, default=1e-4, help='max abs difference allowed')
     parser.add_argument('--no_onnx', action='store_true', help='skip ONNX')
     return parser
-
-
-def main(argv):
-    args = build_parser().parse_args(argv)
-    from srnas.utils.cli import run_guarded
-    return run_guarded('export', _run, args)
 
 
 def _parse_sizes(text):
@@ -178,3 +174,6 @@ def _export_onnx(model, example, path):
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     torch.onnx.export(model, (example,), path, input_names=['lr'], output_names=['sr'], opset_version=17,
                       dynamic_axes={'lr': axes, 'sr': axes}, dynamo=False)
+
+
+main = command('export', build_parser, _run)
