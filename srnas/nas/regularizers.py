@@ -35,13 +35,12 @@ the same in any space, at any image range and at any point of the search: 0 igno
 1 lets cost pull as hard as quality, larger values approach the cheapest network.
 """
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence, Union
 
 import torch
 
-from srnas.nas.errors import NASConfigError
+from srnas.nas.errors import NASConfigError, check_number
 from srnas.nas.registry import REGULARIZER_REGISTRY
 
 Alphas = Union[torch.Tensor, Sequence[torch.Tensor]]
@@ -163,13 +162,8 @@ SCHEDULES = {'constant': ConstantSchedule, 'epoch_over_k': EpochOverKSchedule, '
 
 
 def _number(where: str, key: str, value, positive=False, non_negative=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise NASConfigError(f'{where}: {key} must be a finite number, got {value!r}')
-    if positive and value <= 0:
-        raise NASConfigError(f'{where}: {key} must be > 0, got {value}')
-    if non_negative and value < 0:
-        raise NASConfigError(f'{where}: {key} must be >= 0, got {value}')
-    return float(value)
+    minimum = 0 if positive or non_negative else None
+    return float(check_number(f'{where}: {key}', value, minimum, strict=positive))
 
 
 def _check_keys(where: str, spec: Mapping, allowed: Sequence[str]):
