@@ -44,6 +44,25 @@ class EvalCell(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
+def build_cells(make_cell, c_pp, c_prev, c, layers, reduction_prev):
+    """The DARTS macro layout: ``layers`` cells, reductions (channels doubled) at layers//3 and 2*layers//3.
+
+    ``make_cell(c_prev_prev, c_prev, c, reduction, reduction_prev)`` builds one cell (with a ``multiplier``:
+    its output is ``multiplier * c`` channels). Returns (cells, output channels, channels after the second
+    reduction, where the auxiliary head sits).
+    """
+    cells, c_aux = nn.ModuleList(), None
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        c = c * 2 if reduction else c
+        cells.append(make_cell(c_pp, c_prev, c, reduction, reduction_prev))
+        reduction_prev = reduction
+        c_pp, c_prev = c_prev, cells[-1].multiplier * c
+        if i == 2 * layers // 3:
+            c_aux = c_prev
+    return cells, c_prev, c_aux
+
+
 class AuxiliaryHead(nn.Module):
     """Auxiliary classifier after the second reduction. CIFAR: 8x8 map, pool stride 3; ImageNet: 14x14 map,
     pool stride 2 and no BN after the 2x2 conv, as in the published models."""
@@ -70,18 +89,8 @@ class _EvalNetwork(nn.Module):
     def _build_cells(self, genotype, c_pp, c_prev, c, layers, reduction_prev, drop_path_prob, num_classes, aux):
         genotype = validate(genotype)
         self._layers, self.drop_path_prob = layers, drop_path_prob
-        self.cells = nn.ModuleList()
-        c_curr, c_aux = c, None
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c_curr *= 2
-            cell = EvalCell(genotype, c_pp, c_prev, c_curr, reduction, reduction_prev)
-            reduction_prev = reduction
-            self.cells.append(cell)
-            c_pp, c_prev = c_prev, cell.multiplier * c_curr
-            if i == 2 * layers // 3:
-                c_aux = c_prev
+        self.cells, c_prev, c_aux = build_cells(lambda *shape: EvalCell(genotype, *shape), c_pp, c_prev, c, layers,
+                                                reduction_prev)
         # ``aux``: the AuxiliaryHead's (pool_stride, bn_after_conv), or None without the head
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes, *aux) if aux else None
         # Adaptive pooling equals the published 7x7 average pool at 224x224 and also works on smaller inputs.
