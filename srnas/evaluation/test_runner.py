@@ -103,9 +103,7 @@ def format_test_report(report):
     from srnas.evaluation.complexity import format_complexity
     lines = [f"{report['name']} (x{report['scale']})"]
     metrics = report['metrics']
-    names = []
-    for per_set in metrics.values():
-        names += [m for m in per_set if m not in names]
+    names = list(dict.fromkeys(m for per_set in metrics.values() for m in per_set))  # first-seen order
     if metrics:
         lines.append('| Set | ' + ' | '.join(n.upper() if n in ('psnr', 'ssim') else n for n in names) + ' |')
         lines.append('|---|' + '---|' * len(names))
