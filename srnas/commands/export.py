@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from srnas.utils.cli import command
+from srnas.utils.errors import InputError
 
 HELP = 'export a child network: bundle (weights + genotype + scale), TorchScript, ONNX; parity-checked'
 BUNDLE_FORMAT = 'srnas-child-v1'
@@ -37,7 +38,6 @@ def build_parser():
 
 
 def _parse_sizes(text):
-    from srnas.utils.errors import InputError
     if not text:
         return DEFAULT_SIZES
     sizes = []
@@ -51,7 +51,6 @@ def _parse_sizes(text):
 
 
 def _run(args):
-    from srnas.utils.errors import InputError
     if (args.opt is None) == (args.genotype is None):
         raise InputError('give either -opt (a child YAML) or --genotype (with --scale)')
     if args.opt:
@@ -82,7 +81,6 @@ def _run(args):
 
 
 def _network_from_yaml(path):
-    from srnas.utils.errors import InputError
     from srnas.utils.options import read_yaml
     opt = read_yaml(path)
     network = opt.get('network_g')
@@ -111,7 +109,6 @@ def save_bundle(model, network, path):
 def load_bundle(path):
     """Rebuild an exported child (eval mode) from its bundle alone."""
     import torch
-    from srnas.utils.errors import InputError
     bundle = torch.load(path, map_location='cpu', weights_only=False)
     if not isinstance(bundle, dict) or bundle.get('format') != BUNDLE_FORMAT:
         raise InputError(f'{path} is not an srnas child bundle')
@@ -165,7 +162,6 @@ def export_child(network, weights, out_dir, name=None, sizes=DEFAULT_SIZES, onnx
 
 def _export_onnx(model, example, path):
     import torch
-    from srnas.utils.errors import InputError
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
