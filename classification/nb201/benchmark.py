@@ -210,13 +210,17 @@ class NB201Table(_Benchmark):
             except (TypeError, ValueError):
                 raise BenchmarkError(f'{self.path} line {line}: a non-numeric accuracy') from None
 
-    def query(self, arch, dataset='cifar10', hp='200'):
+    def _columns(self, dataset, hp):
+        """(hp, (valid column or None, test column)) of a query; BenchmarkError if the table lacks it."""
         hp = _check_query(dataset, hp)
-        index = self.index_of(arch)
         if (dataset, hp) not in self.COLUMNS:
             raise BenchmarkError(f"{self.path}: the table has no '{dataset}' hp {hp} accuracy "
                                  f"(it has {sorted({d for d, _ in self.COLUMNS})})")
-        valid_col, test_col = self.COLUMNS[(dataset, hp)]
+        return hp, self.COLUMNS[(dataset, hp)]
+
+    def query(self, arch, dataset='cifar10', hp='200'):
+        hp, (valid_col, test_col) = self._columns(dataset, hp)
+        index = self.index_of(arch)
         values = self._values[index]
         return {'index': index, 'arch': meta_archs()[index], 'dataset': dataset, 'hp': hp,
                 'valid': values[valid_col] if valid_col else math.nan, 'test': values[test_col],
@@ -224,10 +228,7 @@ class NB201Table(_Benchmark):
 
     def test_accuracies(self, dataset='cifar10', hp='200'):
         """Test accuracy of all 15,625 cells in index order (for distributions over the whole space)."""
-        _check_query(dataset, hp)
-        if (dataset, str(hp)) not in self.COLUMNS:
-            raise BenchmarkError(f"{self.path}: the table has no '{dataset}' hp {hp} accuracy")
-        column = self.COLUMNS[(dataset, str(hp))][1]
+        column = self._columns(dataset, hp)[1][1]
         return [self._values[i][column] for i in range(len(self._values))]
 
 
