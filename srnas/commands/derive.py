@@ -64,10 +64,8 @@ def child_network_options(genotype, genotype_file, scale, num_feat=None, num_blo
 
 
 def _paired(name, gt, lq, **extra):
-    opt = {'name': name, 'type': 'PairedImageDataset', 'dataroot_gt': str(gt), 'dataroot_lq': str(lq),
-           'io_backend': {'type': 'disk'}}
-    opt.update(extra)
-    return opt
+    return {'name': name, 'type': 'PairedImageDataset', 'dataroot_gt': str(gt), 'dataroot_lq': str(lq),
+            'io_backend': {'type': 'disk'}, **extra}
 
 
 def _full_datasets(root, scale):

@@ -174,12 +174,13 @@ class _Checker:
 
 
 def _lookup(opt, dotted):
+    """The value of a dotted option, None where it is absent."""
     node = opt
     for key in dotted.split('.'):
-        if not isinstance(node, dict) or key not in node:
-            return None, False
-        node = node[key]
-    return node, True
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
 
 
 def _check_value_types(opt, check):
@@ -190,8 +191,8 @@ def _check_value_types(opt, check):
             phases = (opt.get(head) or {}) if isinstance(opt.get(head), dict) else {}
             candidates = [f'{head}.{phase}.{tail}' for phase in phases]
         for option in candidates:
-            value, present = _lookup(opt, option)
-            if not present or value is None:
+            value = _lookup(opt, option)
+            if value is None:
                 continue
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 hint = " (YAML reads 2e-4 as text: write 0.0002 or !!float 2e-4)" if isinstance(value, str) else ''
@@ -218,10 +219,8 @@ def _check_network(opt, key, check, registry):
         if arg != 'type' and arg not in params:
             check.fail(f'{key}.{arg}', f"unknown argument of {net_opt['type']} "
                                        f"(accepted: {', '.join(n for n in params if n != 'self')})")
-    missing = [n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
-                                                                                   p.KEYWORD_ONLY)]
-    for name in missing:
-        if name not in net_opt:
+    for name, p in params.items():
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in net_opt:
             check.fail(f'{key}.{name}', f"required by {net_opt['type']} but missing")
     if 'upscale' in net_opt and 'scale' in opt and net_opt['upscale'] != opt['scale']:
         check.fail(f'{key}.upscale', f"is {net_opt['upscale']} but 'scale' is {opt['scale']}")
