@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 
-class ReLUConvBN(nn.Module):
+class _SequentialOp(nn.Module):
+    """An op whose layers are the Sequential ``self.op`` (so state-dict keys read ``op.<i>`` as in the references)."""
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class ReLUConvBN(_SequentialOp):
     """ReLU -> Conv -> BN; the conv carries a bias only when BN has no affine (NB201 convention)."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, padding, dilation=1, affine=True,
@@ -20,11 +27,8 @@ class ReLUConvBN(nn.Module):
             nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats),
         )
 
-    def forward(self, x):
-        return self.op(x)
 
-
-class DilConv(nn.Module):
+class DilConv(_SequentialOp):
     """ReLU -> depthwise (dilated) conv -> pointwise conv -> BN."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, padding, dilation, affine=True):
@@ -37,20 +41,14 @@ class DilConv(nn.Module):
             nn.BatchNorm2d(c_out, affine=affine),
         )
 
-    def forward(self, x):
-        return self.op(x)
 
-
-class SepConv(nn.Module):
+class SepConv(_SequentialOp):
     """Two DilConv-style separable convs with dilation 1 (the first strides): ``op.0``..``op.7`` as in DARTS."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, padding, affine=True):
         super().__init__()
         self.op = nn.Sequential(*DilConv(c_in, c_in, kernel_size, stride, padding, 1, affine).op,
                                 *DilConv(c_in, c_out, kernel_size, 1, padding, 1, affine).op)
-
-    def forward(self, x):
-        return self.op(x)
 
 
 class Identity(nn.Module):
