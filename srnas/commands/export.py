@@ -81,13 +81,11 @@ def _run(args):
 
 
 def _network_from_yaml(path):
-    from srnas.utils.options import read_yaml
-    opt = read_yaml(path)
-    network = opt.get('network_g')
-    if not isinstance(network, dict) or 'genotype' not in network:
+    from srnas.utils.network_options import network_options
+    network, scale, opt = network_options(path, None, None)
+    if 'genotype' not in network:
         raise InputError(f"{path}: option 'network_g' is not a searched child (no genotype)")
-    network = dict(network)
-    network.setdefault('upscale', opt.get('scale'))
+    network.setdefault('upscale', scale)
     return network, (opt.get('path') or {}).get('pretrain_network_g')
 
 
