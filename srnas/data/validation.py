@@ -35,11 +35,7 @@ def paired_file_names(dataset_opt):
             gt_names = [line.split(' ')[0].strip() for line in handle if line.strip()]
     else:
         gt_names = _basicsr_file_list(Path(dataset_opt['dataroot_gt']).expanduser())
-    pairs = []
-    for gt_name in gt_names:
-        stem, ext = os.path.splitext(gt_name)
-        pairs.append((gt_name, f'{tmpl.format(stem)}{ext}'))
-    return pairs
+    return [(gt_name, f'{tmpl.format(stem)}{ext}') for gt_name in gt_names for stem, ext in [os.path.splitext(gt_name)]]
 
 
 def check_paired_folder(dataset_opt, scale, prefix, source, exact=True, gt_size=None):
