@@ -36,10 +36,7 @@ def _current_umask() -> int:
 
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` by write-then-rename."""
-    def write(tmp):
-        with open(tmp, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-    return atomic_write(path, write)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding='utf-8'))
 
 
 def atomic_torch_save(obj, path) -> Path:
