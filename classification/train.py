@@ -17,8 +17,9 @@ from classification.models import build_eval_model, eval_space_config, forward_l
     genotype_to_json, resolve_genotype
 from classification.options import OptionError, section, upgrade_deprecated
 from classification.search import evaluate
-from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
-                                  set_threads, topk_correct)
+from classification.darts.eval_net import count_parameters
+from classification.utils import (RunContext, pick_device, reseed_loader, rng_state, set_rng_state, set_threads,
+                                  topk_correct)
 from srnas.nas.files import atomic_torch_save, write_mapping
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
