@@ -102,6 +102,15 @@ def _short(value, limit=80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
+def _pair(old, new) -> str:
+    """``old`` in the checkpoint, ``new`` in this run; long strings from just before where they differ."""
+    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > 60:
+        start = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+        start = max(start - 10, 0)
+        old, new = ('...' if start else '') + old[start:], ('...' if start else '') + new[start:]
+    return f'{_short(old)} in the checkpoint, {_short(new)} in this run'
+
+
 def fingerprint_mismatch(stored: Dict[str, Any], current: Dict[str, Any]) -> Optional[str]:
     """The first difference between two fingerprints, in words, or None when they agree."""
     stored, current = _plain(stored), _plain(current)
@@ -112,9 +121,8 @@ def fingerprint_mismatch(stored: Dict[str, Any], current: Dict[str, Any]) -> Opt
         if isinstance(old, dict) and isinstance(new, dict):
             for sub in sorted(set(old) | set(new)):
                 if old.get(sub) != new.get(sub):
-                    return (f'{key}.{sub} is {_short(old.get(sub))} in the checkpoint, '
-                            f'{_short(new.get(sub))} in this run')
-        return f'{key} is {_short(old)} in the checkpoint, {_short(new)} in this run'
+                    return f'{key}.{sub} is {_pair(old.get(sub), new.get(sub))}'
+        return f'{key} is {_pair(old, new)}'
     return None
 
 
