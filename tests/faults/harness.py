@@ -39,6 +39,7 @@ class Kind:
     command: Callable[[Path], List[str]]     # argv, run with cwd = the folder
     outcome: Callable[[Path], Dict]          # what must match the uninterrupted run
     exact: bool = True                       # False: only "finishes, no crash, outputs readable" is claimed
+    kill_modes: tuple = ('time', 'write')    # 'write' needs the command to write through srnas.nas.files
 
 
 @dataclass
@@ -95,8 +96,11 @@ def _killed_run(kind: Kind, folder: Path, kill_at: float, on_marker: int, pause:
     return killed, killed and during_write.is_set(), proc.returncode, ''.join(tail)
 
 
-def trial(kind: Kind, root: Path, kills: int, seed: int = 0, pause: float = 0.2, reference=None) -> Report:
-    """Reference run (unless ``reference`` = (outcome, seconds) is given), then a run killed ``kills`` times."""
+def trial(kind: Kind, root: Path, kills: int, seed: int = 0, pause: float = 0.2, reference=None,
+          modes=None) -> Report:
+    """Reference run (unless ``reference`` = (outcome, seconds) is given), then a run killed ``kills`` times,
+    each kill 'time' (at a random moment) or 'write' (after a random one of the first rename announcements),
+    as ``modes`` lists them or else drawn from ``kind.kill_modes``."""
     rng = random.Random(seed)
     report = Report(kind.name)
     started = time.time()
@@ -114,8 +118,8 @@ def trial(kind: Kind, root: Path, kills: int, seed: int = 0, pause: float = 0.2,
     work.mkdir(parents=True, exist_ok=True)
     kind.setup(work)
     finished = False
-    for _ in range(kills):
-        during_write = rng.random() < 0.5
+    for index in range(kills):
+        during_write = (modes[index] if modes else rng.choice(kind.kill_modes)) == 'write'
         killed, in_write, code, tail = _killed_run(kind, work, kill_at=rng.uniform(0.2, 1.0) * duration,
                                                    on_marker=rng.randint(1, 4) if during_write else 0, pause=pause)
         if not killed:
@@ -162,6 +166,9 @@ def _photo_pairs(folder: Path, photos, scale=2, size=48):
     """x2 HR/LR crops of scikit-image's sample photos (BGR PNGs, LR by MATLAB-style bicubic)."""
     import cv2
     import skimage.data
+
+    from srnas.basicsr_compat import import_basicsr
+    import_basicsr()  # BasicSR 1.4.2 needs srnas' torchvision shim before any of its imports
     from basicsr.utils.matlab_functions import imresize
     for sub in ('GT', 'LR'):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -201,8 +208,6 @@ def sr_search_kind(total_iter=12, iters_per_epoch=4, every=2, architect=None) ->
     from tests.sr_search.sr_helpers import TINY_IMDN, search_options
 
     def setup(folder):
-        from srnas.basicsr_compat import import_basicsr
-        import_basicsr()
         _photo_pairs(folder / 'data' / 'train', ['astronaut', 'coffee'])
         _photo_pairs(folder / 'data' / 'arch', ['chelsea', 'rocket'])
         opt = search_options(folder / 'data', 'faults_sr', TINY_IMDN,
@@ -288,5 +293,32 @@ def prepare_kind(images=3, size=200) -> Kind:
                                 '--crop', '96', '--step', '48', '--scales', '2', '3'], outcome)
 
 
-KINDS = {'sr_search': sr_search_kind, 'classification_search': classification_search_kind,
+def sr_train_kind(total_iter=30, every=5) -> Kind:
+    """``srnas train`` (BasicSR's pipeline and its own torch.save checkpoints) with ``--auto_resume``. BasicSR
+    restarts the interrupted epoch's data order on resume, so only "finishes without a crash" is claimed."""
+    from tests.foundation.helpers import train_options
+
+    def setup(folder):
+        _photo_pairs(folder / 'data' / 'train', ['astronaut', 'coffee', 'chelsea'])
+        _photo_pairs(folder / 'data' / 'val', ['rocket'])
+        data = folder / 'data'
+        opt = train_options(data / 'train' / 'GT', data / 'train' / 'LR', data / 'val' / 'GT', data / 'val' / 'LR',
+                            name='faults_train', total_iter=total_iter)
+        opt['logger']['save_checkpoint_freq'] = every
+        _write_yaml(opt, folder / 'train.yml')
+
+    def outcome(folder):
+        import torch
+        models = folder / 'experiments' / 'faults_train' / 'models'
+        final = models / 'net_g_latest.pth'  # BasicSR's save at the end of training
+        if not final.is_file():
+            return None
+        return {'final': final.name, 'weights': torch.load(final, map_location='cpu', weights_only=False)}
+
+    return Kind('sr_train', setup,
+                lambda folder: [sys.executable, '-m', 'srnas', 'train', '-opt', 'train.yml', '--auto_resume',
+                                '--root', str(folder)], outcome, exact=False, kill_modes=('time',))
+
+
+KINDS = {'sr_train': sr_train_kind, 'sr_search': sr_search_kind, 'classification_search': classification_search_kind,
          'classification_train': classification_train_kind, 'prepare_div2k': prepare_kind}
