@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -250,6 +251,7 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             plot='epoch' if search.get('plot', True) else 'off',
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
+            warn=lambda line: print(line, file=sys.stderr, flush=True),  # shown even with --quiet
             name=opt['name'], summary={'network': opt['network_g'], 'architect': opt['architect'], 'scale': opt['scale']})
         resume = search_loop.resume_candidates(exp_dir) if auto_resume else None  # newest first, with fallback
         result = search_loop.run_search(task, loop, resume=resume)

@@ -1,7 +1,8 @@
 """Checkpoint files of a long run: names, order, rotation, format version, fingerprint and validated reading.
 
 A checkpoint folder holds ``epoch_EEEEE.pth`` (the end of epoch E, 0-based)
-and ``epoch_EEEEE_step_SSSSSSS.pth`` (S steps into epoch E). Every file is
+and ``epoch_EEEEE_step_SSSSSSS.pth`` (S steps into epoch E), each with its
+SHA-256 in ``<name>.sha256`` (checked on reading when present). Every file is
 written by write-then-rename, so a name on disk is always a whole file; a
 kill during a write leaves only a hidden temporary (``.epoch_...``), removed
 by the next run. Older files are deleted only after the new one is in place,
@@ -14,6 +15,7 @@ checks both and raises one ``CheckpointError`` naming the file and what does
 not match; ``load_first_usable`` walks the candidates newest first, setting
 an unreadable file aside (``*.unusable``) and saying so, for ``--auto_resume``.
 """
+import hashlib
 import math
 import random
 import re
@@ -23,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from srnas.nas.errors import NASConfigError
-from srnas.nas.files import atomic_torch_save
+from srnas.nas.files import atomic_torch_save, atomic_write_text
 
 CHECKPOINT_FORMAT = 2   # 2: fingerprint + mid-epoch progress; 1 (srnas 0.2): epoch ends only, no fingerprint
 READABLE_FORMATS = (1, 2)
@@ -61,11 +63,28 @@ def remove_stale_temporaries(folder) -> List[Path]:
     return stale
 
 
+def checksum_path(path) -> Path:
+    return Path(path).with_name(Path(path).name + '.sha256')
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def save_rotating(state: Dict[str, Any], folder, epoch: int, step: Optional[int], keep: int) -> Path:
-    """Write ``state`` (plus ``format``) atomically, then delete all but the newest ``keep`` checkpoints."""
-    path = atomic_torch_save({**state, 'format': CHECKPOINT_FORMAT}, Path(folder) / checkpoint_name(epoch, step))
+    """Write ``state`` (plus ``format``) atomically with its SHA-256 next to it (``.sha256``: a flipped byte in
+    tensor data loads without complaint otherwise), then delete all but the newest ``keep`` checkpoints."""
+    path = Path(folder) / checkpoint_name(epoch, step)
+    checksum_path(path).unlink(missing_ok=True)  # a rewrite must never be checked against the old digest
+    atomic_torch_save({**state, 'format': CHECKPOINT_FORMAT}, path)
+    atomic_write_text(checksum_path(path), _sha256(path) + '\n')
     for old in checkpoints_newest_first(folder)[keep:]:
         old.unlink(missing_ok=True)
+        checksum_path(old).unlink(missing_ok=True)
     return path
 
 
@@ -131,6 +150,12 @@ def read_checkpoint(path, fingerprint: Optional[Dict[str, Any]] = None, map_loca
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f'checkpoint {path} does not exist')
+    digest_file = checksum_path(path)
+    if digest_file.is_file():  # absent: written before checksums, or killed between the two renames
+        expected = digest_file.read_text().strip()
+        if expected and _sha256(path) != expected:
+            raise CheckpointError(f'checkpoint {path} cannot be read: its content does not match its checksum '
+                                  f'{digest_file.name} (truncated or damaged on disk)')
     try:
         # our own files hold optimizer/RNG/scheduler objects, which weights_only=True refuses
         state = torch.load(path, map_location=map_location, weights_only=False)
@@ -183,6 +208,7 @@ def load_first_usable(candidates: Sequence, fingerprint: Dict[str, Any], apply: 
             if set_aside and 'cannot be read' in str(error):
                 aside = Path(path).with_name(Path(path).name + '.unusable')
                 Path(path).replace(aside)
+                checksum_path(path).unlink(missing_ok=True)
                 note = f' (renamed to {aside.name})'
             log(f'{error}{note}; falling back to the previous checkpoint {candidates[index + 1]}')
     if first_error is None:

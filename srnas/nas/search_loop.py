@@ -161,8 +161,12 @@ class LoopOptions:
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
     log: Callable[[str], None] = print
+    warn: Optional[Callable[[str], None]] = None    # resumes, fallbacks, non-finite steps (default: log)
     name: str = 'search'
     summary: Dict[str, Any] = field(default_factory=dict)   # extra top-level fields of search_log.json
+
+    def warning(self, line: str) -> None:
+        (self.warn or self.log)(line)
 
     def check(self):
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
@@ -422,10 +426,10 @@ def _resume(task, opts, resume):
     if not candidates:
         return 0, [], {}, None
     path, loaded = ckpt.load_first_usable(candidates, task.fingerprint(), lambda state: _apply_checkpoint(task, state),
-                                          opts.log, set_aside=isinstance(resume, (list, tuple)))
+                                          opts.warning, set_aside=isinstance(resume, (list, tuple)))
     epoch, history, genotypes, progress = loaded
     where = f"step {progress['steps']} of epoch {epoch + 1}" if progress else f'epoch {epoch + 1}'
-    opts.log(f'resumed from {path} at {where}')
+    opts.warning(f'resumed from {path} at {where}')
     return loaded
 
 
@@ -443,11 +447,11 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     folder = Path(opts.out_dir) / 'checkpoints'
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ckpt.remove_stale_temporaries(folder):
-        opts.log(f'removed {stale.name}: a checkpoint whose writing was interrupted')
+        opts.warning(f'removed {stale.name}: a checkpoint whose writing was interrupted')
     epoch, history, genotypes, progress = _resume(task, opts, resume)
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)
-    guard = NumericGuard(opts.nonfinite, opts.log, can_roll_back=lambda: bool(resume_candidates(opts.out_dir)))
+    guard = NumericGuard(opts.nonfinite, opts.warning, can_roll_back=lambda: bool(resume_candidates(opts.out_dir)))
     plots, stopped = [], False
 
     def save_mid_epoch(at_epoch, step, at_progress):

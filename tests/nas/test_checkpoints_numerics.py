@@ -104,7 +104,15 @@ def test_rotation_keeps_the_newest_and_an_interrupted_write_leaves_the_previous_
 
 def _corrupt(path, how):
     data = path.read_bytes()
-    if how == 'truncated':
+    if how == 'truncated_no_checksum':  # a checkpoint written before checksums, or its .sha256 lost
+        ckpt.checksum_path(path).unlink()
+        path.write_bytes(data[:len(data) // 2])
+    elif how == 'flipped':  # one byte inside a weight tensor's data: torch.load alone does not notice
+        weight = next(iter(torch.load(path, weights_only=False)['model'].values()))
+        position = data.find(weight.numpy().tobytes()[:32]) + 5
+        path.write_bytes(data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:])
+        assert not torch.equal(next(iter(torch.load(path, weights_only=False)['model'].values())), weight)
+    elif how == 'truncated':
         path.write_bytes(data[:len(data) // 2])
     elif how == 'random':
         path.write_bytes(torch.randint(0, 256, (len(data),), generator=torch.Generator().manual_seed(0),
@@ -115,14 +123,18 @@ def _corrupt(path, how):
         state = torch.load(path, weights_only=False)
         state['format'] = ckpt.CHECKPOINT_FORMAT + 1
         torch.save(state, path)
+        ckpt.checksum_path(path).unlink()
     elif how == 'not_a_checkpoint':
         torch.save([1, 2, 3], path)
+        ckpt.checksum_path(path).unlink()
 
 
 @pytest.mark.parametrize('how, message', [
-    ('truncated', 'cannot be read (truncated or not a checkpoint)'),
-    ('random', 'cannot be read (truncated or not a checkpoint)'),
-    ('empty', 'cannot be read (truncated or not a checkpoint)'),
+    ('truncated', 'cannot be read: its content does not match its checksum'),
+    ('random', 'cannot be read: its content does not match its checksum'),
+    ('empty', 'cannot be read: its content does not match its checksum'),
+    ('flipped', 'cannot be read: its content does not match its checksum'),
+    ('truncated_no_checksum', 'cannot be read (truncated or not a checkpoint)'),
     ('newer', 'written by a newer srnas'),
     ('not_a_checkpoint', 'is not an srnas checkpoint'),
 ])
@@ -167,6 +179,7 @@ def test_a_format_1_checkpoint_still_resumes(tmp_path):
     del state['fingerprint']
     state['format'] = 1
     torch.save(state, path)
+    ckpt.checksum_path(path).unlink()
     resumed = run_search(lazy_task(), options(tmp_path / 'old', epochs=2)[0], resume=path)
     assert comparable(resumed['history']) == comparable(reference['history'])
 
