@@ -60,7 +60,7 @@ def run_train(opt, resume=None, auto_resume=False):
             raise OptionError(f'train.{key} must be an integer >= 1{" or null" if key[0] == "c" else ""}, got {value!r}')
     folder = out_dir / 'checkpoints'
     folder.mkdir(parents=True, exist_ok=True)
-    ckpt.remove_stale_temporaries(folder)
+    ckpt.remove_stale_temporaries(out_dir, folder)
     fingerprint = {'space': dict(space), 'genotype': genotype_to_json(space['type'], genotype),
                    'data': data_cfg['name'], 'classes': n_classes}
     history, progress, test = [], None, None

@@ -5,8 +5,8 @@ and ``epoch_EEEEE_step_SSSSSSS.pth`` (S steps into epoch E), each with its
 SHA-256 in ``<name>.sha256`` (checked on reading when present). Every file is
 written by write-then-rename, so a name on disk is always a whole file; a
 kill during a write leaves only a hidden temporary (``.epoch_...``), removed
-by the next run. Older files are deleted only after the new one is in place,
-keeping the newest ``keep``.
+by the next run (``remove_stale_temporaries``). Older files are deleted only
+after the new one is in place, keeping the newest ``keep``.
 
 Each checkpoint stores ``format`` (this module's ``CHECKPOINT_FORMAT``) and
 ``fingerprint``: the options a checkpoint cannot be resumed under a change of
@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from srnas.nas.errors import NASConfigError
-from srnas.nas.files import atomic_torch_save, atomic_write_text
+from srnas.nas.files import atomic_torch_save, atomic_write_text, remove_interrupted_writes
 
 CHECKPOINT_FORMAT = 2   # 2: fingerprint + mid-epoch progress; 1 (srnas 0.2): epoch ends only, no fingerprint
 READABLE_FORMATS = (1, 2)
@@ -55,12 +55,9 @@ def checkpoints_newest_first(folder) -> List[Path]:
     return sorted(found, key=checkpoint_position, reverse=True)
 
 
-def remove_stale_temporaries(folder) -> List[Path]:
-    """Temporaries left by a process killed while writing (``atomic_write`` names them ``.<name>.*``)."""
-    stale = sorted(Path(folder).glob('.epoch_*'))
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
+def remove_stale_temporaries(*folders) -> List[Path]:
+    """Temporaries left in a run's ``folders`` by a process killed while writing (see ``atomic_write``)."""
+    return [path for folder in folders for path in remove_interrupted_writes(folder)]
 
 
 def checksum_path(path) -> Path:

@@ -446,8 +446,9 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     opts.check()
     folder = Path(opts.out_dir) / 'checkpoints'
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in ckpt.remove_stale_temporaries(folder):
-        opts.warning(f'removed {stale.name}: a checkpoint whose writing was interrupted')
+    out_dir = Path(opts.out_dir)
+    for stale in ckpt.remove_stale_temporaries(out_dir, out_dir / 'plots', folder):
+        opts.warning(f'removed {stale.name}: a file whose writing was interrupted')
     epoch, history, genotypes, progress = _resume(task, opts, resume)
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)

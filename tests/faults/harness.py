@@ -201,6 +201,7 @@ def _search_outcome(run_dir: Path):
     return {'genotype': json.loads(genotype_file.read_text())['genotype'], 'model': state['model'],
             'alphas': state['architect']['alphas'],
             'losses': [entry['losses'] for entry in log['epochs']],
+            'interrupted_writes_left': sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob('.*')),
             'softmax': [entry['softmax'] for entry in log['epochs']]}
 
 

@@ -95,10 +95,10 @@ def test_rotation_keeps_the_newest_and_an_interrupted_write_leaves_the_previous_
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in resume_candidates(tmp_path)} == before
     # a real SIGKILL cannot clean up: leave a stale temporary; the next run removes it and says so
-    (tmp_path / 'checkpoints' / '.epoch_00002_step_0000001.pth.abc123.pth').write_bytes(b'partial')
+    (tmp_path / 'checkpoints' / '.epoch_00002_step_0000001.pth.abc12345.pth').write_bytes(b'partial')
     opts, lines = options(tmp_path, epochs=3)
     run_search(lazy_task(), opts, resume=resume_candidates(tmp_path))
-    assert lines[0].startswith('removed .epoch_00002_step_0000001.pth.abc123.pth')
+    assert lines[0].startswith('removed .epoch_00002_step_0000001.pth.abc12345.pth')
     assert not list((tmp_path / 'checkpoints').glob('.epoch_*'))
 
 
