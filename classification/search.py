@@ -135,6 +135,9 @@ class ClassificationSearch(SearchTask):
     def load_epoch_state(self, state):
         self.seen, self.loss_sum, self.correct = state['seen'], state['loss_sum'], state['correct']
 
+    def fingerprint(self):
+        return {**super().fingerprint(), 'max_steps_per_epoch': self.max_steps}
+
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.scheduler.load_state_dict(state['scheduler'])

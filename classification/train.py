@@ -62,7 +62,8 @@ def run_train(opt, resume=None, auto_resume=False):
     folder.mkdir(parents=True, exist_ok=True)
     ckpt.remove_stale_temporaries(out_dir, folder)
     fingerprint = {'space': dict(space), 'genotype': genotype_to_json(space['type'], genotype),
-                   'data': data_cfg['name'], 'classes': n_classes}
+                   'data': data_cfg['name'], 'classes': n_classes, 'seed': seed,
+                   'max_steps_per_epoch': cfg['max_steps_per_epoch']}
     history, progress, test = [], None, None
     epoch, step, global_step = 0, 0, 0
 

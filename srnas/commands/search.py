@@ -208,7 +208,8 @@ def _build_task(opt, opt_path):
                     scheduler.step()
 
         def fingerprint(self):
-            return {**super().fingerprint(), 'scale': opt['scale'], 'network_g': dict(opt['network_g'])}
+            return {**super().fingerprint(), 'scale': opt['scale'], 'network_g': dict(opt['network_g']),
+                    'iters_per_epoch': self.iters_per_epoch}
 
         def genotype_meta(self, genotype_json):
             return {'scale': opt['scale'], 'search_options': str(opt_path), 'supernet': dict(opt['network_g'])}

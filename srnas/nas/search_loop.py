@@ -399,9 +399,14 @@ class _Outputs:
             self.writer.close()
 
 
+def _fingerprint(task, opts):
+    """The task's fingerprint plus the seed: another seed draws other batches, so it is another run."""
+    return {**task.fingerprint(), 'seed': opts.seed}
+
+
 def _save_checkpoint(task, opts, epoch, history, genotypes, step=None, progress=None):
     """End of ``epoch`` (``step`` None) or ``step`` steps into it, with that epoch's ``progress``."""
-    state = {'epoch': epoch, 'space': task.space, 'fingerprint': task.fingerprint(),
+    state = {'epoch': epoch, 'space': task.space, 'fingerprint': _fingerprint(task, opts),
              'model': task.model.state_dict(), 'architect': task.architect.state_dict(),
              'task': task.state_dict(), 'history': history, 'genotypes': genotypes}
     if progress is not None:
@@ -425,7 +430,7 @@ def _resume(task, opts, resume):
     candidates = list(resume) if isinstance(resume, (list, tuple)) else [] if resume is None else [resume]
     if not candidates:
         return 0, [], {}, None
-    path, loaded = ckpt.load_first_usable(candidates, task.fingerprint(), lambda state: _apply_checkpoint(task, state),
+    path, loaded = ckpt.load_first_usable(candidates, _fingerprint(task, opts), lambda state: _apply_checkpoint(task, state),
                                           opts.warning, set_aside=isinstance(resume, (list, tuple)))
     epoch, history, genotypes, progress = loaded
     where = f"step {progress['steps']} of epoch {epoch + 1}" if progress else f'epoch {epoch + 1}'

@@ -164,6 +164,9 @@ def test_a_checkpoint_of_another_configuration_names_what_differs(tmp_path):
     with pytest.raises(ckpt.CheckpointError, match="belongs to another run: architect is 'first_order' in the "
                                                    "checkpoint, 'a2m' in this run"):
         run_search(other, options(tmp_path, epochs=2)[0], resume=resume_candidates(tmp_path))
+    with pytest.raises(ckpt.CheckpointError, match='seed is 3 in the checkpoint, 4 in this run'):
+        run_search(lazy_task(), LoopOptions(epochs=2, out_dir=tmp_path, seed=4, plot='off', log=print),
+                   resume=resume_candidates(tmp_path))
     wider = lazy_task()
     wider.fingerprint = lambda: {**type(wider).fingerprint(wider), 'scale': 3}
     with pytest.raises(ckpt.CheckpointError, match='scale is None in the checkpoint, 3 in this run'):
