@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from srnas.data.bicubic import bicubic_downscale, modcrop
-from srnas.nas.files import atomic_write_text
+from srnas.nas.files import atomic_write_text, remove_interrupted_writes
 from srnas.utils.errors import InputError
 from srnas.utils.image_io import list_images, read_image, write_image
 
@@ -105,6 +105,8 @@ def prepare_subimages(hr_dir, out_dir, scales=(2, 3, 4), crop_size=480, step=240
         if crop_size % scale or step % scale:
             raise InputError(f'--crop {crop_size} and --step {step} must be multiples of scale {scale}')
     images = list_images(hr_dir)
+    for folder in ['', name] + [lr_name.format(scale=scale) for scale in scales]:
+        remove_interrupted_writes(out_dir / folder)  # a previous run killed mid-write: rewritten below
     tasks = [(p, out_dir, tuple(scales), crop_size, step, lr_dirs, name, lr_name) for p in images]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
