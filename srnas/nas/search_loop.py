@@ -20,6 +20,7 @@ losses and weight optimizer; the loop owns everything else, written once:
   choice of the final genotype (``last`` or ``best_val_loss``).
 """
 import abc
+import dataclasses
 import json
 import random
 import time
@@ -29,6 +30,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 
 import torch
 
+from srnas.nas import distributed
 from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_torch_save, atomic_write_text, write_mapping
 from srnas.nas.genotype import save_genotype
@@ -70,6 +72,12 @@ class SearchTask(abc.ABC):
     architect: Any
     weight_optimizer: torch.optim.Optimizer
     grad_clip: Optional[float] = None
+    ddp_model: Any = None  # set by the loop under torchrun: ``model`` in DistributedDataParallel
+
+    def net(self):
+        """The module ``weight_loss`` must call: under torchrun the DDP wrapper (its backward averages the
+        weight gradients over the ranks), else ``model``."""
+        return self.model if self.ddp_model is None else self.ddp_model
 
     @abc.abstractmethod
     def train_batches(self, epoch: int, seed: int) -> Iterable:
@@ -192,7 +200,7 @@ def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _E
 
 def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int):
     """All steps of one epoch; returns (step means, per-term alpha-grad-norm means, alpha steps, steps)."""
-    seed_everything(epoch_seed(opts.seed, epoch))
+    seed_everything(epoch_seed(opts.seed, epoch) + distributed.rank())  # ranks augment their shares differently
     task.model.train()
     batches = task.train_batches(epoch, epoch_seed(opts.seed, epoch, 1))
     active = task.architect.is_active(epoch)
@@ -289,11 +297,13 @@ class _Outputs:
         self.log_file = self.dir / 'search_log.json'
         self.genotype_file = self.dir / 'genotype.json'
         self.writer = None
-        if opts.tensorboard_dir is not None:
+        if opts.tensorboard_dir is not None and distributed.is_main():
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(log_dir=str(opts.tensorboard_dir))
 
     def write(self, history, recorder, genotypes, entry):
+        if not distributed.is_main():
+            return
         opts = self.opts
         stable = recorder.genotype_stable_since()
         write_mapping(self.log_file, {'name': opts.name, 'space': self.task.space, **opts.summary,
@@ -308,8 +318,9 @@ class _Outputs:
     def write_genotype(self, recorder, genotypes):
         chosen = _selected(recorder, self.opts.select)
         genotype = genotypes[str(chosen)]
-        save_genotype(self.task.space, genotype, self.genotype_file, epoch=chosen, selected_by=self.opts.select,
-                      stable_since_epoch=recorder.genotype_stable_since(), **self.task.genotype_meta(genotype))
+        if distributed.is_main():
+            save_genotype(self.task.space, genotype, self.genotype_file, epoch=chosen, selected_by=self.opts.select,
+                          stable_since_epoch=recorder.genotype_stable_since(), **self.task.genotype_meta(genotype))
         return chosen, genotype
 
     def close(self):
@@ -318,6 +329,8 @@ class _Outputs:
 
 
 def _save_checkpoint(task, opts, epoch, history, genotypes):
+    if not distributed.is_main():
+        return
     folder = Path(opts.out_dir) / 'checkpoints'
     atomic_torch_save({'format': CHECKPOINT_FORMAT, 'epoch': epoch, 'space': task.space,
                        'model': task.model.state_dict(), 'architect': task.architect.state_dict(),
@@ -346,10 +359,15 @@ def _stop_early(recorder: AlphaRecorder, patience: Optional[int]) -> bool:
 def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, Any]:
     """Run (or, from checkpoint ``resume``, continue) a search; returns the chosen genotype and the outputs."""
     opts.check()
+    if not distributed.is_main():  # rank 0 alone logs and draws
+        opts = dataclasses.replace(opts, log=lambda line: None, plot='off', progress=False)
     start_epoch, history, genotypes = 0, [], {}
     if resume is not None:
         start_epoch, history, genotypes = _load_checkpoint(task, resume)
         opts.log(f'resumed from {resume} at epoch {start_epoch + 1}')
+    if distributed.active():
+        task.ddp_model = distributed.wrap(task.model)
+        opts.log(f'distributed: {distributed.world_size()} processes, weights in DDP, alpha gradients all-reduced')
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)
     plots, steps_done, stopped = [], sum(e['steps'] for e in history), False
@@ -361,9 +379,12 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
             started = time.time()
             losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done)
             steps_done += steps
-            metrics = task.evaluate(epoch)
+            losses = distributed.mean_floats(losses)
+            distributed.broadcast_buffers(task.model)
+            metrics = distributed.mean_floats(task.evaluate(epoch))
             genotype = task.genotype()
             genotypes[str(epoch)] = task.genotype_json(genotype)
+            distributed.check_agree(genotypes[str(epoch)], f'genotype of epoch {epoch + 1}')
             entry = {'epoch': epoch, 'iter': steps_done, 'steps': steps, 'arch_updated': alpha_steps > 0,
                      'alpha_steps': alpha_steps, 'genotype': task.genotype_log(genotype),
                      'softmax': {name: torch.softmax(p.detach(), -1).cpu().tolist()
@@ -372,6 +393,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
                      'seconds': time.time() - started}
             if 'alpha' in entry['softmax']:  # how clearly each derived op wins: top-1 minus top-2 per row
                 entry['top2_margin'] = top2_margins(entry['softmax']['alpha'])
+            entry = distributed.from_main(entry)  # one history on every rank: the same stopping decisions
             history.append(entry)
             recorder.record(epoch, probs={k: torch.tensor(v) for k, v in entry['softmax'].items()},
                             genotype=entry['genotype'], val_loss=_val_loss(entry))
@@ -390,6 +412,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     chosen, genotype = outputs.write_genotype(recorder, genotypes)
     if opts.plot != 'off' and (opts.plot == 'end' or not plots):
         plots = plot_alphas(recorder, outputs.dir / 'plots')
+    distributed.barrier()  # rank 0 has written every file before any rank returns
     return {'genotype': genotype, 'selected_epoch': chosen, 'genotype_file': outputs.genotype_file,
             'log_file': outputs.log_file, 'stable_since_epoch': recorder.genotype_stable_since(),
             'epochs': opts.epochs, 'plots': plots, 'history': history, 'output_dir': outputs.dir,

@@ -128,7 +128,7 @@ class Architect:
             while key in grads:
                 key, n = f'{reg.name}_{n}', n + 1
             with torch.enable_grad():
-                grads[key] = grad_wrt(reg(self.model, epoch), self.alphas)
+                grads[key] = grad_wrt(reg(self.model, epoch), self.alphas, reduce=False)
         return grads
 
     def _grad_norms(self, direction, epoch: float) -> Dict[str, float]:
@@ -157,7 +157,7 @@ class Architect:
         costed = {id(a) for a, _ in self.model.arch_costs()}
         data_norm = float(global_norm([g for a, g in zip(self.alphas, data_grads) if id(a) in costed]))
         for reg in self.relative_regularizers:
-            own = grad_wrt(reg.penalty(self.model), self.alphas)
+            own = grad_wrt(reg.penalty(self.model), self.alphas, reduce=False)
             reg.set_calibrated_weight(data_norm, float(global_norm(own)))
 
     def direction(self, val_batch, epoch: float, train_batch=None):

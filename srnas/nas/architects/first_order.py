@@ -18,5 +18,5 @@ class FirstOrder(Direction):
             data_grads = grad_wrt(data, architect.alphas)
             architect.calibrate(data_grads)
             penalty = architect.regularization(epoch)
-            penalty_grads = grad_wrt(penalty, architect.alphas)
+            penalty_grads = grad_wrt(penalty, architect.alphas, reduce=False)
             return [d + p for d, p in zip(data_grads, penalty_grads)], (data + penalty).detach()
