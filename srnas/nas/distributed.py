@@ -85,8 +85,10 @@ def barrier() -> None:
 
 
 def device() -> torch.device:
-    """This process's device: ``cuda:LOCAL_RANK`` under torchrun on CUDA, else the default one."""
-    if torch.cuda.is_available():
+    """This process's device: the current CUDA device (``cuda:LOCAL_RANK`` under torchrun) unless a ``gloo``
+    group says CPU; the CPU without CUDA."""
+    on_cpu = initialized() and dist.get_backend() == 'gloo'
+    if torch.cuda.is_available() and not on_cpu:
         return torch.device('cuda', torch.cuda.current_device())
     return torch.device('cpu')
 
