@@ -22,7 +22,7 @@ from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
 from classification.utils import RunContext, topk_correct
 from srnas.nas.architects import build_architect
-from srnas.nas import search_loop
+from srnas.nas import distributed, search_loop
 from srnas.nas.search_loop import LoopOptions, SearchTask, latest_checkpoint
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
@@ -67,6 +67,9 @@ class ClassificationSearch(SearchTask):
         self.record = space_record(self.space)
         self.max_steps = train_cfg['max_steps_per_epoch']
         self.train_loader, self.alpha_loader, self.valid_loader, n_classes = search_loaders(data_cfg, run.seed)
+        # under torchrun each rank reads its share of every global batch (data.batch_size is the global batch)
+        self.train_loader = distributed.shard_loader(self.train_loader, 'data.batch_size')
+        self.alpha_loader = distributed.shard_loader(self.alpha_loader, 'data.batch_size')
         self.model = build_search_model(space, n_classes).to(self.device)
         self.weight_optimizer = torch.optim.SGD(self.model.weights(), lr=train_cfg['lr'],
                                                 momentum=train_cfg['momentum'],
@@ -94,7 +97,7 @@ class ClassificationSearch(SearchTask):
 
     def weight_loss(self, batch):
         x, y = _move(batch, self.device)
-        logits, _ = forward_logits(self.model, x)
+        logits, _ = forward_logits(self.net(), x)
         loss = F.cross_entropy(logits, y)
         self.loss_sum += float(loss.detach()) * len(y)
         self.correct += topk_correct(logits.detach(), y, ks=(1,))[0]
