@@ -5,6 +5,8 @@ probability ramped linearly over the epochs, cutout, gradient clip 5.
 NAS-Bench-201 protocol: Nesterov SGD lr 0.1, wd 5e-4, cosine, batch 256.
 Output folder: ``log.txt``, ``metrics.jsonl``, ``checkpoint.pth`` (every epoch,
 resumable) and ``model_final.pth`` (weights + genotype + space, for ``eval``).
+Under torchrun the network is in DDP, ``data.batch_size`` is the global batch split over the
+ranks, ``train.sync_bn`` turns BatchNorm into SyncBatchNorm (CUDA only), rank 0 writes the files.
 """
 import time
 from pathlib import Path
@@ -19,11 +21,13 @@ from classification.options import OptionError, section, upgrade_deprecated
 from classification.search import evaluate
 from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
                                   set_threads, topk_correct)
+from srnas.nas import distributed
 from srnas.nas.files import atomic_torch_save, write_mapping
+from srnas.nas.search_loop import epoch_seed, seed_everything
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
-                  'label_smoothing': 0.0, 'max_steps_per_epoch': None}
+                  'label_smoothing': 0.0, 'max_steps_per_epoch': None, 'sync_bn': False}
 
 
 def _scheduler(optimizer, cfg):
@@ -32,6 +36,18 @@ def _scheduler(optimizer, cfg):
     if cfg['scheduler'] == 'step':  # DARTS ImageNet: lr * gamma every epoch
         return torch.optim.lr_scheduler.StepLR(optimizer, 1, gamma=cfg['step_gamma'])
     raise OptionError(f"train.scheduler must be 'cosine' or 'step', got {cfg['scheduler']!r}")
+
+
+def _sync_bn(model, cfg, device):
+    """``train.sync_bn``: BatchNorm statistics over the global batch (PyTorch's SyncBatchNorm, CUDA only)."""
+    if not isinstance(cfg['sync_bn'], bool):
+        raise OptionError(f"train.sync_bn must be true or false, got {cfg['sync_bn']!r}")
+    if not cfg['sync_bn'] or not distributed.active():
+        return model
+    if device.type != 'cuda':
+        raise OptionError('train.sync_bn: PyTorch\'s SyncBatchNorm runs on CUDA only; on CPU leave it false '
+                          '(each rank then normalises with its own share of the batch)')
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
 def run_train(opt, resume=None, auto_resume=False):
@@ -43,7 +59,8 @@ def run_train(opt, resume=None, auto_resume=False):
     seed, device, out_dir, log, metrics = run.seed, run.device, run.out_dir, run.log, run.metrics
 
     train_loader, eval_loader, n_classes = train_test_loaders(data_cfg, seed)
-    model = build_eval_model(space, genotype, n_classes).to(device)
+    train_loader = distributed.shard_loader(train_loader, 'data.batch_size')  # this rank's share of each batch
+    model = _sync_bn(build_eval_model(space, genotype, n_classes).to(device), cfg, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg['lr'], momentum=cfg['momentum'],
                                 weight_decay=cfg['weight_decay'], nesterov=cfg['nesterov'])
     scheduler = _scheduler(optimizer, cfg)
@@ -64,9 +81,13 @@ def run_train(opt, resume=None, auto_resume=False):
              f"(without auxiliary head), data {data_cfg['name']}, {epochs} epochs, device {device}")
     aux_weight = space.get('auxiliary_weight', 0.0) if space.get('auxiliary') else 0.0
     drop_path = space.get('drop_path_prob', 0.0)
+    # DDP averages the gradients in backward; an auxiliary head without loss weight gets none (unused)
+    net = distributed.wrap(model, find_unused_parameters=bool(space.get('auxiliary')) and not aux_weight)
     test = None
     for epoch in range(start_epoch, epochs):
         reseed_loader(train_loader, seed, epoch)
+        if distributed.active():  # ranks draw different augmentation, from (seed, epoch, rank) alone: exact resume
+            seed_everything(epoch_seed(seed, epoch) + distributed.rank())
         if hasattr(model, 'drop_path_prob'):
             model.drop_path_prob = drop_path * epoch / epochs
         model.train()
@@ -77,7 +98,7 @@ def run_train(opt, resume=None, auto_resume=False):
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            logits, aux = forward_logits(model, x)
+            logits, aux = forward_logits(net, x)
             loss = F.cross_entropy(logits, y, label_smoothing=cfg['label_smoothing'])
             if aux is not None and aux_weight:
                 loss = loss + aux_weight * F.cross_entropy(aux, y, label_smoothing=cfg['label_smoothing'])
@@ -89,17 +110,23 @@ def run_train(opt, resume=None, auto_resume=False):
             correct += topk_correct(logits.detach(), y, ks=(1,))[0]
             seen += len(y)
         scheduler.step()
+        distributed.broadcast_buffers(model)  # rank 0's BatchNorm statistics: every rank evaluates the same net
         test = evaluate(model, eval_loader, device)
-        record = {'epoch': epoch, 'train_loss': loss_sum / max(seen, 1), 'train_top1': 100.0 * correct / max(seen, 1),
+        train_loss, train_top1 = _global_means(loss_sum, correct, seen)
+        record = {'epoch': epoch, 'train_loss': train_loss, 'train_top1': train_top1,
                   'test_loss': test['loss'], 'test_top1': test['top1'], 'test_top5': test['top5'],
                   'lr': optimizer.param_groups[0]['lr'], 'seconds': time.time() - t0}
         metrics.write(record)
         log.info(f"epoch {epoch + 1}/{epochs} train loss {record['train_loss']:.4f} acc {record['train_top1']:.2f} | "
                  f"test loss {test['loss']:.4f} top1 {test['top1']:.2f} top5 {test['top5']:.2f} | "
                  f"{record['seconds']:.1f}s")
-        atomic_torch_save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(),
-                           'scheduler': scheduler.state_dict(), 'epoch': epoch, 'rng': rng_state(), 'options': opt},
-                          out_dir / 'checkpoint.pth')
+        if distributed.is_main():
+            atomic_torch_save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(),
+                               'scheduler': scheduler.state_dict(), 'epoch': epoch, 'rng': rng_state(),
+                               'options': opt}, out_dir / 'checkpoint.pth')
+    distributed.barrier()
+    if not distributed.is_main():
+        return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
     final = {'model': model.state_dict(), 'space': space, 'genotype': genotype_to_json(space['type'], genotype),
              'num_classes': n_classes, 'data': data_cfg['name'], 'params': n_params}
     atomic_torch_save(final, out_dir / 'model_final.pth')
@@ -107,6 +134,15 @@ def run_train(opt, resume=None, auto_resume=False):
     write_mapping(out_dir / 'result.json', summary)
     log.info(f"final test top1 {test['top1'] if test else float('nan'):.2f}; model written to {out_dir / 'model_final.pth'}")
     return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
+
+
+def _global_means(loss_sum, correct, seen):
+    """(mean loss, top-1 %) over every rank's samples of the epoch."""
+    if distributed.active():
+        totals = torch.tensor([loss_sum, correct, seen], dtype=torch.float64, device=distributed.device())
+        torch.distributed.all_reduce(totals)
+        loss_sum, correct, seen = totals.tolist()
+    return loss_sum / max(seen, 1), 100.0 * correct / max(seen, 1)
 
 
 def run_eval(opt, checkpoint=None):

@@ -78,13 +78,45 @@ def direction_job(kind):
     return [g.detach() for g in grads]
 
 
-def all_directions():
-    return {kind: direction_job(kind) for kind in ARCHITECTS}
+def shuffled_loader():
+    """A DataLoader as the classification code builds it: shuffled by its own generator, batch 4."""
+    from torch.utils.data import DataLoader, TensorDataset
+    return DataLoader(TensorDataset(torch.arange(10)), batch_size=4, shuffle=True, drop_last=True,
+                      generator=torch.Generator())
+
+
+def loader_epochs(loader):
+    out = []
+    for epoch in range(2):
+        loader.generator.manual_seed(100 + epoch)  # the loop reseeds the generator every epoch
+        out.append([batch[0].tolist() for batch in loader])
+    return out
+
+
+def rank_job():
+    """What the fast tests need from 2 ranks, in one spawn: every direction and a sharded loader's batches."""
+    return {'directions': {kind: direction_job(kind) for kind in ARCHITECTS},
+            'batches': loader_epochs(distributed.shard_loader(shuffled_loader(), 'test batch'))}
 
 
 @pytest.fixture(scope='module')
-def two_rank_directions(tmp_path_factory):
-    return run_ranks(all_directions, (), tmp_path_factory.mktemp('directions'))  # one spawn for every kind
+def two_ranks(tmp_path_factory):
+    return run_ranks(rank_job, (), tmp_path_factory.mktemp('ranks'))
+
+
+@pytest.fixture(scope='module')
+def two_rank_directions(two_ranks):
+    return [found['directions'] for found in two_ranks]
+
+
+def test_sharded_loader_splits_every_global_batch_like_distributed_sampler(two_ranks):
+    whole = loader_epochs(shuffled_loader())
+    rank0, rank1 = (found['batches'] for found in two_ranks)
+    for epoch in range(2):
+        assert len(rank0[epoch]) == len(whole[epoch]) == 2
+        for b, batch in enumerate(whole[epoch]):
+            assert rank0[epoch][b] == batch[0::2] and rank1[epoch][b] == batch[1::2]
+    assert whole[0] != whole[1]  # reseeded per epoch
 
 
 @pytest.mark.parametrize('kind', list(ARCHITECTS))
