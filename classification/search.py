@@ -22,12 +22,14 @@ from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
 from classification.utils import RunContext, topk_correct
 from srnas.nas.architects import build_architect
+from srnas.nas.precision import check_amp
 from srnas.nas import distributed, search_loop
 from srnas.nas.search_loop import LoopOptions, SearchTask, latest_checkpoint
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'max_steps_per_epoch': None}
-SEARCH_DEFAULTS = {'select': 'last', 'early_stopping_patience': None, 'order': 'alpha_first'}
+SEARCH_DEFAULTS = {'select': 'last', 'early_stopping_patience': None, 'order': 'alpha_first', 'amp': 'none'}
+# amp: none | bf16 | fp16 (CUDA): mixed precision of the weight step, first-order alpha steps and validation
 # select: last | best_val_loss (A2M: the genotype of the epoch with the lowest validation loss)
 BENCH_DEFAULTS = {'path': None, 'datasets': list(BENCH_DATASETS), 'hp': '200'}
 
@@ -144,6 +146,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     search_cfg = section(opt, 'search', SEARCH_DEFAULTS)
     bench_cfg = section(opt, 'benchmark', BENCH_DEFAULTS)
     run = RunContext(opt, 'search')
+    check_amp(search_cfg['amp'], run.device, 'search.amp')
     task = ClassificationSearch(opt, space, data_cfg, train_cfg, bench_cfg, run)
     n_weights = sum(p.numel() for p in task.model.weights())
     run.log.info(f"search {opt['name']}: space {space['type']} ({n_weights:,} weights), data {data_cfg['name']} "
@@ -152,6 +155,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     loop = LoopOptions(epochs=int(train_cfg['epochs']), out_dir=run.out_dir, seed=run.seed,
                        order=search_cfg['order'], select=search_cfg['select'],
                        early_stopping_patience=search_cfg['early_stopping_patience'], log=run.log.info,
+                       amp=search_cfg['amp'],
                        name=opt['name'], summary={'options': opt.get('_source')})
     if resume is None and auto_resume:
         resume = latest_checkpoint(run.out_dir)

@@ -22,12 +22,15 @@ from classification.search import evaluate
 from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
                                   set_threads, topk_correct)
 from srnas.nas import distributed
+from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_torch_save, write_mapping
+from srnas.nas.precision import MixedPrecision
 from srnas.nas.search_loop import epoch_seed, seed_everything
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
-                  'label_smoothing': 0.0, 'max_steps_per_epoch': None, 'sync_bn': False}
+                  'label_smoothing': 0.0, 'max_steps_per_epoch': None, 'sync_bn': False, 'amp': 'none'}
+# amp: none | bf16 | fp16 (CUDA): mixed precision of training and of the test evaluations (srnas.nas.precision)
 
 
 def _scheduler(optimizer, cfg):
@@ -36,6 +39,13 @@ def _scheduler(optimizer, cfg):
     if cfg['scheduler'] == 'step':  # DARTS ImageNet: lr * gamma every epoch
         return torch.optim.lr_scheduler.StepLR(optimizer, 1, gamma=cfg['step_gamma'])
     raise OptionError(f"train.scheduler must be 'cosine' or 'step', got {cfg['scheduler']!r}")
+
+
+def _precision(cfg, device):
+    try:
+        return MixedPrecision(cfg['amp'], device, 'train.amp')
+    except NASConfigError as err:
+        raise OptionError(str(err)) from None
 
 
 def _sync_bn(model, cfg, device):
@@ -64,6 +74,7 @@ def run_train(opt, resume=None, auto_resume=False):
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg['lr'], momentum=cfg['momentum'],
                                 weight_decay=cfg['weight_decay'], nesterov=cfg['nesterov'])
     scheduler = _scheduler(optimizer, cfg)
+    precision = _precision(cfg, device)
     epochs = int(cfg['epochs'])
     start_epoch = 0
     if resume is None and auto_resume and (out_dir / 'checkpoint.pth').is_file():
@@ -73,6 +84,7 @@ def run_train(opt, resume=None, auto_resume=False):
         model.load_state_dict(state['model'])
         optimizer.load_state_dict(state['optimizer'])
         scheduler.load_state_dict(state['scheduler'])
+        precision.load_state_dict(state.get('amp'))
         start_epoch = state['epoch'] + 1
         set_rng_state(state['rng'])
         log.info(f'resumed from {resume} at epoch {start_epoch}')
@@ -98,20 +110,20 @@ def run_train(opt, resume=None, auto_resume=False):
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            logits, aux = forward_logits(net, x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg['label_smoothing'])
-            if aux is not None and aux_weight:
-                loss = loss + aux_weight * F.cross_entropy(aux, y, label_smoothing=cfg['label_smoothing'])
-            loss.backward()
-            if cfg['grad_clip']:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip'])
-            optimizer.step()
+            with precision.autocast():
+                logits, aux = forward_logits(net, x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg['label_smoothing'])
+                if aux is not None and aux_weight:
+                    loss = loss + aux_weight * F.cross_entropy(aux, y, label_smoothing=cfg['label_smoothing'])
+            precision.backward(loss)
+            precision.step(optimizer, model.parameters(), cfg['grad_clip'])
             loss_sum += float(loss.detach()) * len(y)
             correct += topk_correct(logits.detach(), y, ks=(1,))[0]
             seen += len(y)
         scheduler.step()
         distributed.broadcast_buffers(model)  # rank 0's BatchNorm statistics: every rank evaluates the same net
-        test = evaluate(model, eval_loader, device)
+        with precision.autocast():
+            test = evaluate(model, eval_loader, device)
         train_loss, train_top1 = _global_means(loss_sum, correct, seen)
         record = {'epoch': epoch, 'train_loss': train_loss, 'train_top1': train_top1,
                   'test_loss': test['loss'], 'test_top1': test['top1'], 'test_top5': test['top5'],
@@ -123,7 +135,7 @@ def run_train(opt, resume=None, auto_resume=False):
         if distributed.is_main():
             atomic_torch_save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(),
                                'scheduler': scheduler.state_dict(), 'epoch': epoch, 'rng': rng_state(),
-                               'options': opt}, out_dir / 'checkpoint.pth')
+                               'amp': precision.state_dict(), 'options': opt}, out_dir / 'checkpoint.pth')
     distributed.barrier()
     if not distributed.is_main():
         return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
@@ -168,7 +180,8 @@ def run_eval(opt, checkpoint=None):
     model = build_eval_model(space, genotype, n_classes)
     model.load_state_dict(state['model'])
     model.to(device)
-    result = evaluate(model, loader, device)
+    with _precision(section(opt, 'train', TRAIN_DEFAULTS), device).autocast():
+        result = evaluate(model, loader, device)
     result['params'] = count_parameters(model)
     result['genotype'] = stored
     bench = section(opt, 'benchmark', {'path': None, 'datasets': None, 'hp': '200'})

@@ -20,7 +20,7 @@ from pathlib import Path
 
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
 SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range', 'order',
-               'select', 'early_stopping_patience'}
+               'select', 'early_stopping_patience', 'amp'}  # amp: none | bf16 | fp16 (CUDA)
 
 
 def build_parser():
@@ -93,6 +93,12 @@ def load_search_options(opt_path, overrides=None):
     if opt.get('num_gpu', 'auto') == 'auto':
         import torch
         opt['num_gpu'] = 1 if torch.cuda.is_available() else 0
+    from srnas.nas.errors import NASConfigError
+    from srnas.nas.precision import check_amp
+    try:
+        check_amp(search.get('amp', 'none'), 'cuda' if opt['num_gpu'] else 'cpu', 'search.amp')
+    except NASConfigError as err:
+        raise InputError(f"{opt_path}: option {err}") from None
     opt.setdefault('manual_seed', 0)
     return opt
 
@@ -263,6 +269,7 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             seed=opt['manual_seed'], order=search.get('order', 'alpha_first'), select=search.get('select', 'last'),
             early_stopping_patience=search.get('early_stopping_patience'),
             keep_checkpoints=search.get('keep_checkpoints', 2), plot='epoch' if search.get('plot', True) else 'off',
+            amp=search.get('amp', 'none'),
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
             name=opt['name'], summary={'network': opt['network_g'], 'architect': opt['architect'], 'scale': opt['scale']})

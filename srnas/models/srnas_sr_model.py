@@ -3,6 +3,8 @@
 * ``train.optim_g.type`` may name any ``torch.optim`` optimizer (BasicSR 1.4.2 accepts only Adam),
   e.g. ``AdamW`` or ``SGD``.
 * ``train.grad_clip``: optional max L2 norm of the weight gradient (DLSR's retraining clips at 50).
+* ``train.amp``: ``none`` | ``bf16`` | ``fp16`` (CUDA): mixed precision for training and validation
+  (``srnas.nas.precision``; with fp16 the GradScaler restarts from its initial scale on resume).
 
 Everything else (losses, EMA, validation, checkpoints) is SRModel's.
 """
@@ -16,6 +18,8 @@ import_basicsr()
 from basicsr.models.sr_model import SRModel  # noqa: E402
 from basicsr.utils.registry import MODEL_REGISTRY  # noqa: E402
 
+from srnas.nas.errors import NASConfigError  # noqa: E402
+from srnas.nas.precision import MixedPrecision  # noqa: E402
 from srnas.utils.errors import InputError  # noqa: E402
 
 
@@ -29,7 +33,7 @@ def torch_optimizer_names():
 class SRNASModel(SRModel):
     """SRModel + any torch.optim optimizer + optional gradient clipping."""
 
-    EXTRA_OPTION_KEYS = {'train': {'grad_clip'}}
+    EXTRA_OPTION_KEYS = {'train': {'grad_clip', 'amp'}}
 
     @staticmethod
     def optimizer_names():
@@ -41,23 +45,37 @@ class SRNASModel(SRModel):
                              f"(torch.optim: {', '.join(torch_optimizer_names())})")
         return getattr(torch.optim, optim_type)(params, lr, **kwargs)
 
+    @property
+    def precision(self):
+        """The ``train.amp`` mode's autocast and (fp16) GradScaler, built on first use."""
+        if getattr(self, '_precision', None) is None:
+            try:
+                self._precision = MixedPrecision((self.opt.get('train') or {}).get('amp', 'none'), self.device,
+                                                 'train.amp')
+            except NASConfigError as err:
+                raise InputError(str(err)) from None
+        return self._precision
+
+    def test(self):
+        with self.precision.autocast():
+            super().test()
+        self.output = self.output.float()  # metrics and saved images from fp32
+
     def optimize_parameters(self, current_iter):
         self.optimizer_g.zero_grad()
-        self.output = self.net_g(self.lq)
         losses = OrderedDict()
-        if self.cri_pix:
-            losses['l_pix'] = self.cri_pix(self.output, self.gt)
-        if self.cri_perceptual:
-            l_percep, l_style = self.cri_perceptual(self.output, self.gt)
-            if l_percep is not None:
-                losses['l_percep'] = l_percep
-            if l_style is not None:
-                losses['l_style'] = l_style
-        sum(losses.values()).backward()
-        max_norm = self.opt['train'].get('grad_clip')
-        if max_norm:
-            torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), max_norm)
-        self.optimizer_g.step()
+        with self.precision.autocast():
+            self.output = self.net_g(self.lq)
+            if self.cri_pix:
+                losses['l_pix'] = self.cri_pix(self.output, self.gt)
+            if self.cri_perceptual:
+                l_percep, l_style = self.cri_perceptual(self.output, self.gt)
+                if l_percep is not None:
+                    losses['l_percep'] = l_percep
+                if l_style is not None:
+                    losses['l_style'] = l_style
+        self.precision.backward(sum(losses.values()))
+        self.precision.step(self.optimizer_g, self.net_g.parameters(), self.opt['train'].get('grad_clip'))
         self.log_dict = self.reduce_loss_dict(losses)
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)

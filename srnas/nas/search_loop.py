@@ -34,6 +34,7 @@ from srnas.nas import distributed
 from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_torch_save, atomic_write_text, write_mapping
 from srnas.nas.genotype import save_genotype
+from srnas.nas.precision import MixedPrecision
 from srnas.nas.recorder import AlphaRecorder, top2_margins
 
 ORDERS = ('alpha_first', 'weights_first')
@@ -138,6 +139,7 @@ class LoopOptions:
     early_stopping_patience: Optional[int] = None   # A2M: 10
     keep_checkpoints: int = 2
     plot: str = 'end'                               # epoch | end | off
+    amp: str = 'none'                               # none | bf16 | fp16 (CUDA): srnas.nas.precision
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
     log: Callable[[str], None] = print
@@ -174,21 +176,22 @@ class _EpochMeans:
         return {key: self.sums[key] / self.counts[key] for key in self.sums}
 
 
-def _weight_step(task: SearchTask, batch, means: _EpochMeans):
+def _weight_step(task: SearchTask, batch, means: _EpochMeans, amp: MixedPrecision):
     task.weight_optimizer.zero_grad(set_to_none=True)
-    loss, logs = task.weight_loss(batch)
-    loss.backward()
-    if task.grad_clip:
-        torch.nn.utils.clip_grad_norm_(task.model.weights(), task.grad_clip)
-    task.weight_optimizer.step()
+    with amp.autocast():
+        loss, logs = task.weight_loss(batch)
+    amp.backward(loss)
+    amp.step(task.weight_optimizer, task.model.weights(), task.grad_clip)
     # The weight loss also filled alpha's .grad: alpha must move only by the architect.
     for alpha in task.model.arch_parameters():
         alpha.grad = None
     means.add(logs)
 
 
-def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _EpochMeans, norms: _EpochMeans):
-    result = task.architect.step(arch_batch, epoch, train_batch=train_batch)
+def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _EpochMeans, norms: _EpochMeans,
+                amp: MixedPrecision):
+    with amp.autocast():  # a direction with finite differences turns it off again (Direction.amp_safe)
+        result = task.architect.step(arch_batch, epoch, train_batch=train_batch)
     if not result.get('updated'):
         return 0
     means.add({'l_arch': result['val_loss'], 'alpha_grad_norm': result['alpha_grad_norm']})
@@ -198,7 +201,7 @@ def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _E
     return 1
 
 
-def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int):
+def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int, amp: MixedPrecision):
     """All steps of one epoch; returns (step means, per-term alpha-grad-norm means, alpha steps, steps)."""
     seed_everything(epoch_seed(opts.seed, epoch) + distributed.rank())  # ranks augment their shares differently
     task.model.train()
@@ -213,11 +216,11 @@ def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int)
     weights_first = 'weights_first' in (opts.order, getattr(task.architect, 'step_order', None))
     for train_batch in batches:
         if weights_first:
-            _weight_step(task, train_batch, means)
+            _weight_step(task, train_batch, means, amp)
         if arch_iter is not None:
-            alpha_steps += _alpha_step(task, next(arch_iter), train_batch, epoch, means, norms)
+            alpha_steps += _alpha_step(task, next(arch_iter), train_batch, epoch, means, norms, amp)
         if not weights_first:
-            _weight_step(task, train_batch, means)
+            _weight_step(task, train_batch, means, amp)
         steps += 1
         task.after_weight_step(first_iter + steps)
     task.end_epoch(epoch)
@@ -328,19 +331,20 @@ class _Outputs:
             self.writer.close()
 
 
-def _save_checkpoint(task, opts, epoch, history, genotypes):
+def _save_checkpoint(task, opts, epoch, history, genotypes, amp):
     if not distributed.is_main():
         return
     folder = Path(opts.out_dir) / 'checkpoints'
     atomic_torch_save({'format': CHECKPOINT_FORMAT, 'epoch': epoch, 'space': task.space,
                        'model': task.model.state_dict(), 'architect': task.architect.state_dict(),
-                       'task': task.state_dict(), 'history': history, 'genotypes': genotypes},
+                       'task': task.state_dict(), 'history': history, 'genotypes': genotypes,
+                       'amp': amp.state_dict()},
                       folder / f'epoch_{epoch:05d}.pth')
     for old in sorted(folder.glob(CHECKPOINT_GLOB))[:-opts.keep_checkpoints]:
         old.unlink()
 
 
-def _load_checkpoint(task, path):
+def _load_checkpoint(task, path, amp):
     state = torch.load(path, map_location='cpu', weights_only=False)
     if not isinstance(state, dict) or state.get('format') != CHECKPOINT_FORMAT:
         raise NASConfigError(f'checkpoint {path} was not written by this version of the search loop')
@@ -349,6 +353,7 @@ def _load_checkpoint(task, path):
     task.model.load_state_dict(state['model'])
     task.architect.load_state_dict(state['architect'])
     task.load_state_dict(state['task'])
+    amp.load_state_dict(state.get('amp'))
     return state['epoch'] + 1, state['history'], state['genotypes']
 
 
@@ -361,9 +366,10 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     opts.check()
     if not distributed.is_main():  # rank 0 alone logs and draws
         opts = dataclasses.replace(opts, log=lambda line: None, plot='off', progress=False)
+    amp = MixedPrecision(opts.amp, next(task.model.parameters()).device)
     start_epoch, history, genotypes = 0, [], {}
     if resume is not None:
-        start_epoch, history, genotypes = _load_checkpoint(task, resume)
+        start_epoch, history, genotypes = _load_checkpoint(task, resume, amp)
         opts.log(f'resumed from {resume} at epoch {start_epoch + 1}')
     if distributed.active():
         task.ddp_model = distributed.wrap(task.model)
@@ -377,11 +383,12 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
             if stopped:
                 break
             started = time.time()
-            losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done)
+            losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done, amp)
             steps_done += steps
             losses = distributed.mean_floats(losses)
             distributed.broadcast_buffers(task.model)
-            metrics = distributed.mean_floats(task.evaluate(epoch))
+            with amp.autocast():
+                metrics = distributed.mean_floats(task.evaluate(epoch))
             genotype = task.genotype()
             genotypes[str(epoch)] = task.genotype_json(genotype)
             distributed.check_agree(genotypes[str(epoch)], f'genotype of epoch {epoch + 1}')
@@ -400,7 +407,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
             outputs.write(history, recorder, genotypes, entry)
             if opts.plot == 'epoch':
                 plots = plot_alphas(recorder, outputs.dir / 'plots')
-            _save_checkpoint(task, opts, epoch, history, genotypes)
+            _save_checkpoint(task, opts, epoch, history, genotypes, amp)
             opts.log(_log_line(entry, opts.epochs))
         if stopped:
             opts.log(f'early stopping: the validation loss has not improved for more than '

@@ -38,6 +38,7 @@ from srnas.nas.architects import a2m, first_order, second_order  # noqa: F401  (
 from srnas.nas.architects.direction import ARCHITECT_REGISTRY, number
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
 from srnas.nas.errors import NASConfigError
+from srnas.nas.precision import direction_precision
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
 ARCHITECT_TYPES = ARCHITECT_REGISTRY  # the srnas 0.1 name
@@ -168,7 +169,7 @@ class Architect:
         def val_loss():
             return self.data_loss(val_batch, train_batch) + self.regularization(epoch)
 
-        with buffers_restored(self.model):
+        with buffers_restored(self.model), direction_precision(self.rule, self.alphas[0].device):
             if self.relative_regularizers and not self.rule.calibrates_itself:  # an extra alpha-only evaluation
                 with weights_frozen(self.model):
                     self.calibrate(grad_wrt(self.data_loss(val_batch, train_batch), self.alphas))

@@ -7,6 +7,7 @@ from srnas.nas.architects.gradients import grad_wrt, weights_frozen
 class FirstOrder(Direction):
     name = 'first_order'
     calibrates_itself = True
+    amp_safe = True  # no finite differences: bf16 autocast is accurate enough (docs/distributed.md)
 
     def compute(self, architect, val_loss, val_batch, train_batch, epoch):
         with weights_frozen(architect.model):
