@@ -56,6 +56,10 @@ class SRNASModel(SRModel):
                 raise InputError(str(err)) from None
         return self._precision
 
+    def init_training_settings(self):
+        super().init_training_settings()
+        _ = self.precision  # a bad train.amp fails before the first iteration
+
     def test(self):
         with self.precision.autocast():
             super().test()
