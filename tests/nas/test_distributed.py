@@ -93,25 +93,28 @@ def loader_epochs(loader):
     return out
 
 
-def rank_job():
-    """What the fast tests need from 2 ranks, in one spawn: every direction and a sharded loader's batches."""
+def rank_job(root):
+    """What the fast tests need from 2 ranks, in one spawn (starting processes is the slow part): every
+    direction, a sharded loader's batches and the toy searches (written under ``root``)."""
     return {'directions': {kind: direction_job(kind) for kind in ARCHITECTS},
-            'batches': loader_epochs(distributed.shard_loader(shuffled_loader(), 'test batch'))}
+            'batches': loader_epochs(distributed.shard_loader(shuffled_loader(), 'test batch')),
+            'searches': {kind: search_job(kind, root / kind, 2) for kind in SEARCHED}}
 
 
 @pytest.fixture(scope='module')
 def two_ranks(tmp_path_factory):
-    return run_ranks(rank_job, (), tmp_path_factory.mktemp('ranks'))
+    root = tmp_path_factory.mktemp('ranks')
+    return root, run_ranks(rank_job, (root,), root / 'results')
 
 
 @pytest.fixture(scope='module')
 def two_rank_directions(two_ranks):
-    return [found['directions'] for found in two_ranks]
+    return [found['directions'] for found in two_ranks[1]]
 
 
 def test_sharded_loader_splits_every_global_batch_like_distributed_sampler(two_ranks):
     whole = loader_epochs(shuffled_loader())
-    rank0, rank1 = (found['batches'] for found in two_ranks)
+    rank0, rank1 = (found['batches'] for found in two_ranks[1])
     for epoch in range(2):
         assert len(rank0[epoch]) == len(whole[epoch]) == 2
         for b, batch in enumerate(whole[epoch]):
@@ -177,6 +180,11 @@ def search_job(kind, out_dir, epochs, resume_from_checkpoint=False):
             'losses': [e['losses'] for e in result['history']], 'genotype': result['genotype']}
 
 
+def whole_and_stopped(root):
+    search_job('a2m', root / 'split', 2)
+    return search_job('a2m', root / 'whole', 4)
+
+
 def state_diff(a, b):
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
@@ -184,14 +192,10 @@ def state_diff(a, b):
 SEARCHED = ('first_order', 'second_order')
 
 
-def both_searches(root):
-    return {kind: search_job(kind, root / kind, 2) for kind in SEARCHED}
-
-
 @pytest.fixture(scope='module')
-def two_rank_searches(tmp_path_factory):
-    root = tmp_path_factory.mktemp('two_ranks')
-    return root, run_ranks(both_searches, (root,), root / 'results')
+def two_rank_searches(two_ranks):
+    root, found = two_ranks
+    return root, [f['searches'] for f in found]
 
 
 @pytest.mark.parametrize('kind', SEARCHED)
@@ -209,9 +213,8 @@ def test_two_rank_search_gives_the_one_process_alphas_and_weights(kind, tmp_path
 
 @pytest.mark.slow
 def test_a_stopped_two_rank_search_resumes_to_the_uninterrupted_result(tmp_path):
-    whole = run_ranks(search_job, ('a2m', tmp_path / 'whole', 4), tmp_path / 'a')
-    run_ranks(search_job, ('a2m', tmp_path / 'split', 2), tmp_path / 'b')
-    resumed = run_ranks(search_job, ('a2m', tmp_path / 'split', 4, True), tmp_path / 'c')
+    whole = run_ranks(whole_and_stopped, (tmp_path,), tmp_path / 'a')  # 4 epochs; and one stopped after 2
+    resumed = run_ranks(search_job, ('a2m', tmp_path / 'split', 4, True), tmp_path / 'b')
     assert state_diff(resumed[0]['state'], whole[0]['state']) == 0
     assert resumed[0]['losses'] == whole[0]['losses']
 
