@@ -9,7 +9,6 @@ derived cell. Output folder: ``log.txt``, ``metrics.jsonl``, ``search_log.json``
 ``alpha_history.json``, ``genotype.json``, ``plots/``, ``checkpoints/``.
 """
 import itertools
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -165,13 +164,6 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     run.log.info(f"genotype (epoch {result['selected_epoch'] + 1}/{loop.epochs}, by {loop.select}) written to "
                  f"{result['genotype_file']}: {task.genotype_log(result['genotype'])}")
     return result
-
-
-def run_search(opt, resume=None):
-    """Deprecated name (one release) of ``run_classification_search``."""
-    warnings.warn('classification.search.run_search is deprecated: use run_classification_search',
-                  DeprecationWarning, stacklevel=2)
-    return run_classification_search(opt, resume=resume)
 
 
 def _endless(loader):

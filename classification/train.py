@@ -19,8 +19,9 @@ from classification.models import build_eval_model, eval_space_config, forward_l
     genotype_to_json, resolve_genotype
 from classification.options import OptionError, section, upgrade_deprecated
 from classification.search import evaluate
-from classification.utils import (RunContext, count_parameters, pick_device, reseed_loader, rng_state, set_rng_state,
-                                  set_threads, topk_correct)
+from classification.darts.eval_net import count_parameters
+from classification.utils import (RunContext, pick_device, reseed_loader, rng_state, set_rng_state, set_threads,
+                                  topk_correct)
 from srnas.nas import distributed
 from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_torch_save, write_mapping

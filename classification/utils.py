@@ -91,11 +91,6 @@ def make_logger(output_dir, name):
     return logger
 
 
-def count_parameters(module, exclude_prefixes=('auxiliary_head',)):
-    return sum(p.numel() for name, p in module.named_parameters()
-               if not any(name.startswith(prefix) for prefix in exclude_prefixes))
-
-
 class RunContext:
     """What every search/train run sets up first: seed, threads, device, output folder, log, metrics."""
 

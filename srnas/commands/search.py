@@ -13,9 +13,9 @@ on CPU.
 import argparse
 import json
 import math
+import re
 import shutil
 import time
-import warnings
 from pathlib import Path
 
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
@@ -132,11 +132,7 @@ def _epoch_loader(dataset, dataset_opt, num_batches, seed):
 
 
 def _image_number(path):
-    digits = ''
-    for char in Path(path).name:
-        if not char.isdigit():
-            break
-        digits += char
+    digits = re.match(r'\d*', Path(path).name).group()
     return int(digits) if digits else None
 
 
@@ -278,9 +274,3 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
     except (NASConfigError, GenotypeError) as err:
         raise InputError(f'{opt_path}: {err}') from None
     return {**result, 'experiment_dir': exp_dir, 'scale': opt['scale']}
-
-
-def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=True):
-    """Deprecated name (one release) of ``run_sr_search``."""
-    warnings.warn('srnas.commands.search.run_search is deprecated: use run_sr_search', DeprecationWarning, stacklevel=2)
-    return run_sr_search(opt_path, auto_resume, overrides, root, progress)

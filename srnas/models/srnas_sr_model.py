@@ -1,4 +1,4 @@
-"""``SRNASModel``: BasicSR's ``SRModel`` with the two training options lightweight-SR recipes ask for.
+"""``SRNASModel``: BasicSR's ``SRModel`` with the training options lightweight-SR recipes ask for.
 
 * ``train.optim_g.type`` may name any ``torch.optim`` optimizer (BasicSR 1.4.2 accepts only Adam),
   e.g. ``AdamW`` or ``SGD``.
@@ -31,7 +31,7 @@ def torch_optimizer_names():
 
 @MODEL_REGISTRY.register()
 class SRNASModel(SRModel):
-    """SRModel + any torch.optim optimizer + optional gradient clipping."""
+    """SRModel + any torch.optim optimizer + optional gradient clipping + mixed precision."""
 
     EXTRA_OPTION_KEYS = {'train': {'grad_clip', 'amp'}}
 
@@ -44,6 +44,14 @@ class SRNASModel(SRModel):
             raise InputError(f"train.optim_g.type: unknown optimizer {optim_type!r} "
                              f"(torch.optim: {', '.join(torch_optimizer_names())})")
         return getattr(torch.optim, optim_type)(params, lr, **kwargs)
+
+    def setup_optimizers(self):
+        super().setup_optimizers()
+        max_norm = self.opt['train'].get('grad_clip')
+        if max_norm:  # clip right before every step (after fp16's unscaling): SRModel's loop stays BasicSR's own
+            def clip_weight_gradient(*_):
+                torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), max_norm)
+            self.optimizer_g.register_step_pre_hook(clip_weight_gradient)
 
     @property
     def precision(self):
@@ -66,6 +74,9 @@ class SRNASModel(SRModel):
         self.output = self.output.float()  # metrics and saved images from fp32
 
     def optimize_parameters(self, current_iter):
+        if self.precision.mode == 'none':
+            return super().optimize_parameters(current_iter)
+        # SRModel's step with the forward under autocast and a (fp16: scaled) backward
         self.optimizer_g.zero_grad()
         losses = OrderedDict()
         with self.precision.autocast():
@@ -74,12 +85,9 @@ class SRNASModel(SRModel):
                 losses['l_pix'] = self.cri_pix(self.output, self.gt)
             if self.cri_perceptual:
                 l_percep, l_style = self.cri_perceptual(self.output, self.gt)
-                if l_percep is not None:
-                    losses['l_percep'] = l_percep
-                if l_style is not None:
-                    losses['l_style'] = l_style
+                losses.update({k: v for k, v in (('l_percep', l_percep), ('l_style', l_style)) if v is not None})
         self.precision.backward(sum(losses.values()))
-        self.precision.step(self.optimizer_g, self.net_g.parameters(), self.opt['train'].get('grad_clip'))
+        self.precision.step(self.optimizer_g)  # the grad_clip hook runs inside, on unscaled gradients
         self.log_dict = self.reduce_loss_dict(losses)
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)

@@ -36,10 +36,7 @@ def _current_umask() -> int:
 
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` by write-then-rename."""
-    def write(tmp):
-        with open(tmp, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-    return atomic_write(path, write)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding='utf-8'))
 
 
 def atomic_torch_save(obj, path) -> Path:
@@ -71,17 +68,12 @@ def read_mapping(path, what: str = 'file') -> dict:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
-        raise NASConfigError(f'{what} {path} is not valid {_format(path)}: {error}') from None
-    except Exception as error:  # yaml.YAMLError
-        raise NASConfigError(f'{what} {path} is not valid {_format(path)}: {error}') from None
+    except Exception as error:  # json.JSONDecodeError (a ValueError), UnicodeDecodeError, yaml.YAMLError
+        kind = 'YAML' if path.suffix.lower() in YAML_SUFFIXES else 'JSON'
+        raise NASConfigError(f'{what} {path} is not valid {kind}: {error}') from None
     if not isinstance(data, dict):
         raise NASConfigError(f'{what} {path} must hold a mapping at the top level, got {type(data).__name__}')
     return data
-
-
-def _format(path: Path) -> str:
-    return 'YAML' if path.suffix.lower() in YAML_SUFFIXES else 'JSON'
 
 
 def _plain(value):
