@@ -134,6 +134,9 @@ def main(argv=None, prog='python -m classification'):
     except SRNASError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    finally:
+        from srnas.nas import distributed
+        distributed.teardown()
     return 0
 
 

@@ -38,9 +38,10 @@ def build_eval_model(space, genotype, num_classes):
 
 
 def forward_logits(model, x):
-    """``(logits, aux_logits or None)`` for every network of this package."""
+    """``(logits, aux_logits or None)`` for every network of this package (also inside DDP)."""
+    from srnas.nas.distributed import unwrap
     out = model(x)
-    if isinstance(model, TinyNetwork):
+    if isinstance(unwrap(model), TinyNetwork):
         return out[1], None
     if isinstance(out, tuple):
         return out

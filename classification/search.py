@@ -21,13 +21,15 @@ from classification.nb201.benchmark import BenchmarkError, open_benchmark
 from classification.options import OptionError, section
 from classification.utils import RunContext, topk_correct
 from srnas.nas.architects import build_architect
-from srnas.nas import search_loop
+from srnas.nas.precision import check_amp
+from srnas.nas import distributed, search_loop
 from srnas.nas.search_loop import LoopOptions, SearchTask, resume_candidates
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'max_steps_per_epoch': None}
 SEARCH_DEFAULTS = {'select': 'last', 'early_stopping_patience': None, 'order': 'alpha_first',
-                   'checkpoint_every_iters': None, 'nonfinite': 'skip'}
+                   'checkpoint_every_iters': None, 'nonfinite': 'skip', 'amp': 'none'}
+# amp: none | bf16 | fp16 (CUDA): mixed precision of the weight step, first-order alpha steps and validation
 # select: last | best_val_loss (A2M: the genotype of the epoch with the lowest validation loss)
 BENCH_DEFAULTS = {'path': None, 'datasets': list(BENCH_DATASETS), 'hp': '200'}
 
@@ -67,6 +69,9 @@ class ClassificationSearch(SearchTask):
         self.record = space_record(self.space)
         self.max_steps = train_cfg['max_steps_per_epoch']
         self.train_loader, self.alpha_loader, self.valid_loader, n_classes = search_loaders(data_cfg, run.seed)
+        # under torchrun each rank reads its share of every global batch (data.batch_size is the global batch)
+        self.train_loader = distributed.shard_loader(self.train_loader, 'data.batch_size')
+        self.alpha_loader = distributed.shard_loader(self.alpha_loader, 'data.batch_size')
         self.model = build_search_model(space, n_classes).to(self.device)
         self.weight_optimizer = torch.optim.SGD(self.model.weights(), lr=train_cfg['lr'],
                                                 momentum=train_cfg['momentum'],
@@ -94,7 +99,7 @@ class ClassificationSearch(SearchTask):
 
     def weight_loss(self, batch):
         x, y = _move(batch, self.device)
-        logits, _ = forward_logits(self.model, x)
+        logits, _ = forward_logits(self.net(), x)
         loss = F.cross_entropy(logits, y)
         self.loss_sum += float(loss.detach()) * len(y)
         self.correct += topk_correct(logits.detach(), y, ks=(1,))[0]
@@ -150,6 +155,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     search_cfg = section(opt, 'search', SEARCH_DEFAULTS)
     bench_cfg = section(opt, 'benchmark', BENCH_DEFAULTS)
     run = RunContext(opt, 'search')
+    check_amp(search_cfg['amp'], run.device, 'search.amp')
     task = ClassificationSearch(opt, space, data_cfg, train_cfg, bench_cfg, run)
     n_weights = sum(p.numel() for p in task.model.weights())
     run.log.info(f"search {opt['name']}: space {space['type']} ({n_weights:,} weights), data {data_cfg['name']} "
@@ -159,6 +165,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
                        order=search_cfg['order'], select=search_cfg['select'],
                        early_stopping_patience=search_cfg['early_stopping_patience'], log=run.log.info,
                        checkpoint_every_iters=search_cfg['checkpoint_every_iters'], nonfinite=search_cfg['nonfinite'],
+                       amp=search_cfg['amp'],
                        name=opt['name'], summary={'options': opt.get('_source')})
     if resume is None and auto_resume:
         resume = resume_candidates(run.out_dir)  # newest first: an unusable one falls back to the previous

@@ -8,6 +8,8 @@ with ``train.checkpoint_every_iters``, every N iterations; the newest
 ``train.keep_checkpoints`` kept; ``--auto_resume`` continues exactly from the
 newest usable one, see ``srnas.nas.checkpoints``) and ``model_final.pth``
 (weights + genotype + space, for ``eval``).
+Under torchrun the network is in DDP, ``data.batch_size`` is the global batch split over the
+ranks, ``train.sync_bn`` turns BatchNorm into SyncBatchNorm (CUDA only), rank 0 writes the files.
 """
 import json
 import time
@@ -24,12 +26,17 @@ from classification.search import evaluate
 from classification.darts.eval_net import count_parameters
 from classification.utils import RunContext, pick_device, reseed_loader, set_threads, topk_correct
 from srnas.nas import checkpoints as ckpt
+from srnas.nas import distributed
+from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_torch_save, atomic_write_text, write_mapping
+from srnas.nas.precision import MixedPrecision
+from srnas.nas.search_loop import epoch_seed, seed_everything
 
 TRAIN_DEFAULTS = {'epochs': 600, 'lr': 0.025, 'lr_min': 0.0, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'scheduler': 'cosine', 'step_gamma': 0.97,
                   'label_smoothing': 0.0, 'max_steps_per_epoch': None, 'checkpoint_every_iters': None,
-                  'keep_checkpoints': 2}
+                  'keep_checkpoints': 2, 'sync_bn': False, 'amp': 'none'}
+# amp: none | bf16 | fp16 (CUDA): mixed precision of training and of the test evaluations (srnas.nas.precision)
 
 
 def _scheduler(optimizer, cfg):
@@ -38,6 +45,25 @@ def _scheduler(optimizer, cfg):
     if cfg['scheduler'] == 'step':  # DARTS ImageNet: lr * gamma every epoch
         return torch.optim.lr_scheduler.StepLR(optimizer, 1, gamma=cfg['step_gamma'])
     raise OptionError(f"train.scheduler must be 'cosine' or 'step', got {cfg['scheduler']!r}")
+
+
+def _precision(cfg, device):
+    try:
+        return MixedPrecision(cfg['amp'], device, 'train.amp')
+    except NASConfigError as err:
+        raise OptionError(str(err)) from None
+
+
+def _sync_bn(model, cfg, device):
+    """``train.sync_bn``: BatchNorm statistics over the global batch (PyTorch's SyncBatchNorm, CUDA only)."""
+    if not isinstance(cfg['sync_bn'], bool):
+        raise OptionError(f"train.sync_bn must be true or false, got {cfg['sync_bn']!r}")
+    if not cfg['sync_bn'] or not distributed.active():
+        return model
+    if device.type != 'cuda':
+        raise OptionError('train.sync_bn: PyTorch\'s SyncBatchNorm runs on CUDA only; on CPU leave it false '
+                          '(each rank then normalises with its own share of the batch)')
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
 def run_train(opt, resume=None, auto_resume=False):
@@ -49,10 +75,12 @@ def run_train(opt, resume=None, auto_resume=False):
     seed, device, out_dir, log = run.seed, run.device, run.out_dir, run.log
 
     train_loader, eval_loader, n_classes = train_test_loaders(data_cfg, seed)
-    model = build_eval_model(space, genotype, n_classes).to(device)
+    train_loader = distributed.shard_loader(train_loader, 'data.batch_size')  # this rank's share of each batch
+    model = _sync_bn(build_eval_model(space, genotype, n_classes).to(device), cfg, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg['lr'], momentum=cfg['momentum'],
                                 weight_decay=cfg['weight_decay'], nesterov=cfg['nesterov'])
     scheduler = _scheduler(optimizer, cfg)
+    precision = _precision(cfg, device)
     epochs = int(cfg['epochs'])
     for key in ('checkpoint_every_iters', 'keep_checkpoints'):
         value = cfg[key]
@@ -72,11 +100,13 @@ def run_train(opt, resume=None, auto_resume=False):
         model.load_state_dict(state['model'])
         optimizer.load_state_dict(state['optimizer'])
         scheduler.load_state_dict(state['scheduler'])
+        precision.load_state_dict(state.get('amp'))
         return state
 
     candidates = ([resume] if resume else ckpt.checkpoints_newest_first(folder) if auto_resume else [])
-    if candidates:
-        path, state = ckpt.load_first_usable(candidates, fingerprint, apply, log.info, set_aside=not resume)
+    if candidates:  # every rank reads the same file; only rank 0 sets an unusable one aside
+        path, state = ckpt.load_first_usable(candidates, fingerprint, apply, log.info,
+                                             set_aside=not resume and distributed.is_main())
         history, test, progress = list(state['history']), state.get('test'), state.get('progress')
         epoch = state['epoch'] if progress else state['epoch'] + 1
         if not progress:
@@ -89,17 +119,23 @@ def run_train(opt, resume=None, auto_resume=False):
     drop_path = space.get('drop_path_prob', 0.0)
 
     def save(at_epoch, at_step=None, at_progress=None):
+        if not distributed.is_main():
+            return
         state = {'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
-                 'epoch': at_epoch, 'rng': ckpt.rng_state(), 'options': opt, 'fingerprint': fingerprint,
-                 'history': history, 'test': test}
+                 'epoch': at_epoch, 'rng': ckpt.rng_state(), 'amp': precision.state_dict(), 'options': opt,
+                 'fingerprint': fingerprint, 'history': history, 'test': test}
         if at_progress is not None:
             state['progress'] = at_progress
         ckpt.save_rotating(state, folder, at_epoch, at_step, cfg['keep_checkpoints'])
 
+    # DDP averages the gradients in backward; an auxiliary head without loss weight gets none (unused)
+    net = distributed.wrap(model, find_unused_parameters=bool(space.get('auxiliary')) and not aux_weight)
     every = cfg['checkpoint_every_iters']
     global_step = sum(record['steps'] for record in history)
     for epoch in range(epoch, epochs):
         reseed_loader(train_loader, seed, epoch)
+        if distributed.active():  # ranks draw different augmentation, from (seed, epoch, rank) alone: exact resume
+            seed_everything(epoch_seed(seed, epoch) + distributed.rank())
         if hasattr(model, 'drop_path_prob'):
             model.drop_path_prob = drop_path * epoch / epochs
         model.train()
@@ -118,14 +154,13 @@ def run_train(opt, resume=None, auto_resume=False):
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            logits, aux = forward_logits(model, x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg['label_smoothing'])
-            if aux is not None and aux_weight:
-                loss = loss + aux_weight * F.cross_entropy(aux, y, label_smoothing=cfg['label_smoothing'])
-            loss.backward()
-            if cfg['grad_clip']:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip'])
-            optimizer.step()
+            with precision.autocast():
+                logits, aux = forward_logits(net, x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg['label_smoothing'])
+                if aux is not None and aux_weight:
+                    loss = loss + aux_weight * F.cross_entropy(aux, y, label_smoothing=cfg['label_smoothing'])
+            precision.backward(loss)
+            precision.step(optimizer, model.parameters(), cfg['grad_clip'])
             loss_sum += float(loss.detach()) * len(y)
             correct += topk_correct(logits.detach(), y, ks=(1,))[0]
             seen += len(y)
@@ -134,17 +169,24 @@ def run_train(opt, resume=None, auto_resume=False):
                 save(epoch, step, {'step': step, 'seen': seen, 'loss_sum': loss_sum, 'correct': correct,
                                    'rng': ckpt.rng_state()})
         scheduler.step()
-        test = evaluate(model, eval_loader, device)
-        record = {'epoch': epoch, 'train_loss': loss_sum / max(seen, 1), 'train_top1': 100.0 * correct / max(seen, 1),
+        distributed.broadcast_buffers(model)  # rank 0's BatchNorm statistics: every rank evaluates the same net
+        with precision.autocast():
+            test = evaluate(model, eval_loader, device)
+        train_loss, train_top1 = _global_means(loss_sum, correct, seen)
+        record = {'epoch': epoch, 'train_loss': train_loss, 'train_top1': train_top1,
                   'test_loss': test['loss'], 'test_top1': test['top1'], 'test_top5': test['top5'],
                   'lr': optimizer.param_groups[0]['lr'], 'steps': step, 'seconds': time.time() - t0}
         history.append(record)
         # rewritten whole from the checkpointed history: a resumed run never repeats a line
-        atomic_write_text(out_dir / 'metrics.jsonl', ''.join(json.dumps(r) + '\n' for r in history))
+        if distributed.is_main():
+            atomic_write_text(out_dir / 'metrics.jsonl', ''.join(json.dumps(r) + '\n' for r in history))
         log.info(f"epoch {epoch + 1}/{epochs} train loss {record['train_loss']:.4f} acc {record['train_top1']:.2f} | "
                  f"test loss {test['loss']:.4f} top1 {test['top1']:.2f} top5 {test['top5']:.2f} | "
                  f"{record['seconds']:.1f}s")
         save(epoch)
+    distributed.barrier()
+    if not distributed.is_main():
+        return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
     final = {'model': model.state_dict(), 'space': space, 'genotype': genotype_to_json(space['type'], genotype),
              'num_classes': n_classes, 'data': data_cfg['name'], 'params': n_params}
     atomic_torch_save(final, out_dir / 'model_final.pth')
@@ -152,6 +194,15 @@ def run_train(opt, resume=None, auto_resume=False):
     write_mapping(out_dir / 'result.json', summary)
     log.info(f"final test top1 {test['top1'] if test else float('nan'):.2f}; model written to {out_dir / 'model_final.pth'}")
     return {'output_dir': out_dir, 'test': test, 'params': n_params, 'model': model}
+
+
+def _global_means(loss_sum, correct, seen):
+    """(mean loss, top-1 %) over every rank's samples of the epoch."""
+    if distributed.active():
+        totals = torch.tensor([loss_sum, correct, seen], dtype=torch.float64, device=distributed.device())
+        torch.distributed.all_reduce(totals)
+        loss_sum, correct, seen = totals.tolist()
+    return loss_sum / max(seen, 1), 100.0 * correct / max(seen, 1)
 
 
 def run_eval(opt, checkpoint=None):
@@ -177,7 +228,8 @@ def run_eval(opt, checkpoint=None):
     model = build_eval_model(space, genotype, n_classes)
     model.load_state_dict(state['model'])
     model.to(device)
-    result = evaluate(model, loader, device)
+    with _precision(section(opt, 'train', TRAIN_DEFAULTS), device).autocast():
+        result = evaluate(model, loader, device)
     result['params'] = count_parameters(model)
     result['genotype'] = stored
     bench = section(opt, 'benchmark', {'path': None, 'datasets': None, 'hp': '200'})

@@ -8,6 +8,7 @@ import torch
 
 from classification.options import OptionError, upgrade_deprecated
 from srnas.nas.checkpoints import rng_state, set_rng_state  # noqa: F401  (one copy, shared with the search loop)
+from srnas.nas import distributed
 from srnas.nas.search_loop import epoch_seed, seed_everything
 
 
@@ -44,25 +45,30 @@ def topk_correct(logits, target, ks=(1, 5)):
 
 
 class MetricsLog:
-    """One JSON object per line (append-only, so a crash keeps every finished epoch)."""
+    """One JSON object per line (append-only, so a crash keeps every finished epoch); rank 0 alone writes."""
 
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, record):
+        if not distributed.is_main():
+            return
         with open(self.path, 'a') as handle:
             handle.write(json.dumps(record) + '\n')
 
 
 def make_logger(output_dir, name):
+    """Logs to stdout and ``log.txt``; under torchrun only rank 0 logs (the others only warnings, to stdout)."""
     logger = logging.getLogger(f'classification.{name}.{id(output_dir)}')
-    logger.setLevel(logging.INFO)
+    main = distributed.is_main()
+    logger.setLevel(logging.INFO if main else logging.WARNING)
     logger.propagate = False
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     fmt = logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S')
-    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(Path(output_dir) / 'log.txt')):
+    handlers = [logging.StreamHandler(sys.stdout)] + ([logging.FileHandler(Path(output_dir) / 'log.txt')] if main else [])
+    for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     return logger
@@ -73,10 +79,13 @@ class RunContext:
 
     def __init__(self, opt, kind):
         upgrade_deprecated(opt, opt.get('_source', 'options'))
+        distributed.init_from_env()  # under torchrun: join the process group (gloo on CPU, nccl on CUDA)
         self.seed = int(opt.get('manual_seed', 0))
         seed_everything(self.seed)
         set_threads(opt.get('threads'))
         self.device = pick_device(opt.get('num_gpu', 'auto'))
+        if self.device.type == 'cuda':
+            self.device = distributed.device()  # cuda:LOCAL_RANK under torchrun
         self.out_dir = Path(opt.get('output_root', 'experiments/classification')) / opt['name']
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.log = make_logger(self.out_dir, kind)

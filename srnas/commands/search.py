@@ -21,7 +21,8 @@ from pathlib import Path
 
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
 SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range', 'order',
-               'select', 'early_stopping_patience', 'checkpoint_every_iters', 'nonfinite'}
+               'select', 'early_stopping_patience', 'checkpoint_every_iters', 'nonfinite',
+               'amp'}  # amp: none | bf16 | fp16 (CUDA)
 
 
 def build_parser():
@@ -43,13 +44,20 @@ def main(argv):
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    from srnas.nas import distributed
     from srnas.utils.cli import run_guarded
-    return run_guarded('search', _run_and_report, args)
+    try:
+        return run_guarded('search', _run_and_report, args)
+    finally:
+        distributed.teardown()
 
 
 def _run_and_report(args):
+    from srnas.nas import distributed
     result = run_sr_search(args.opt, auto_resume=args.auto_resume, overrides=args.force_yml, root=args.root,
                         progress=not args.quiet)
+    if not distributed.is_main():
+        return
     print(f"genotype: {json.dumps(result['genotype'])}")
     print(f"stable since epoch {result['stable_since_epoch']} of {result['epochs']}")
     print(f"genotype file: {result['genotype_file']}")
@@ -81,29 +89,44 @@ def load_search_options(opt_path, overrides=None):
         raise InputError(f"{opt_path}: option 'datasets.train_arch': missing (the architecture split)")
     if 'architect' not in opt:
         raise InputError(f"{opt_path}: option 'architect': missing (type, optimizer, regularizers)")
-    opt['is_train'], opt['dist'], opt['rank'], opt['world_size'] = True, False, 0, 1
+    from srnas.nas import distributed
+    opt['is_train'], opt['dist'] = True, distributed.active()
+    opt['rank'], opt['world_size'] = distributed.rank(), distributed.world_size()
     if opt.get('num_gpu', 'auto') == 'auto':
         import torch
         opt['num_gpu'] = 1 if torch.cuda.is_available() else 0
+    from srnas.nas.errors import NASConfigError
+    from srnas.nas.precision import check_amp
+    try:
+        check_amp(search.get('amp', 'none'), 'cuda' if opt['num_gpu'] else 'cpu', 'search.amp')
+    except NASConfigError as err:
+        raise InputError(f"{opt_path}: option {err}") from None
     opt.setdefault('manual_seed', 0)
     return opt
 
 
 def _epoch_loader(dataset, dataset_opt, num_batches, seed):
-    """DataLoader yielding ``num_batches`` shuffled batches, fully determined by ``seed``."""
+    """DataLoader yielding ``num_batches`` shuffled batches, fully determined by ``seed``.
+
+    Under torchrun the global batch is ``batch_size_per_gpu`` x processes (BasicSR's meaning): the
+    global index order is drawn from ``seed`` on every rank and each rank reads its ``rank_share``.
+    """
     import torch
     from torch.utils.data import DataLoader
 
+    from srnas.nas import distributed
     from srnas.nas.search_loop import seed_everything
     batch = dataset_opt['batch_size_per_gpu']
+    global_batch = batch * distributed.world_size()
     generator = torch.Generator().manual_seed(seed)
     indices = []
-    while len(indices) < num_batches * batch:
+    while len(indices) < num_batches * global_batch:
         indices.extend(torch.randperm(len(dataset), generator=generator).tolist())
-    indices = indices[:num_batches * batch]
+    indices = distributed.rank_share(indices[:num_batches * global_batch])
+    rank = distributed.rank()
 
     def init_worker(worker_id):
-        seed_everything(seed + 1 + worker_id)
+        seed_everything(seed + 1 + worker_id + 1000 * rank)
 
     return DataLoader(dataset, batch_size=batch, sampler=indices, drop_last=True,
                       num_workers=dataset_opt.get('num_worker_per_gpu', 0), worker_init_fn=init_worker,
@@ -150,14 +173,14 @@ def _build_task(opt, opt_path):
     from basicsr.losses import build_loss
     from basicsr.models import lr_scheduler
 
-    from srnas.nas import SupernetMixin
+    from srnas.nas import SupernetMixin, distributed
     from srnas.nas.architects import build_architect
     from srnas.nas.search_loop import SearchTask
     from srnas.utils.errors import InputError
 
     class SRSearch(SearchTask):
         def __init__(self):
-            self.device = torch.device('cuda' if opt['num_gpu'] else 'cpu')
+            self.device = distributed.device() if opt['num_gpu'] else torch.device('cpu')
             net = build_network(dict(opt['network_g']))
             if not isinstance(net, SupernetMixin) or not hasattr(net, 'genotype'):
                 raise InputError(f"{opt_path}: option 'network_g.type': {opt['network_g'].get('type')!r} is not a "
@@ -195,7 +218,7 @@ def _build_task(opt, opt_path):
             return _epoch_loader(self.arch_set, self.arch_opt, self._steps(epoch), seed)
 
         def weight_loss(self, batch):
-            loss = self.batch_loss(self.model, batch)
+            loss = self.batch_loss(self.net(), batch)
             return loss, {'l_pix': float(loss.detach())}
 
         def after_weight_step(self, iteration):
@@ -225,15 +248,19 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
     """Run (or resume) an SR search through the shared loop; returns a summary dict (genotype, files, epochs)."""
     from srnas.basicsr_compat import register_plugins
     register_plugins()
-    from srnas.nas import search_loop
+    from srnas.nas import distributed, search_loop
     from srnas.nas.errors import NASConfigError
     from srnas.spaces.genotypes import GenotypeError
     from srnas.utils.errors import InputError
 
+    distributed.init_from_env()  # under torchrun: join the process group before any tensor is placed
     opt = load_search_options(opt_path, overrides)
     search = opt['search']
     root = Path(root) if root else Path.cwd()
-    exp_dir = _prepare_experiment(root / 'experiments' / opt['name'], auto_resume)
+    exp_dir = root / 'experiments' / opt['name']
+    if distributed.is_main():
+        _prepare_experiment(exp_dir, auto_resume)
+    distributed.barrier()
     if opt['train']['total_iter'] < 1:
         raise InputError(f'{opt_path}: nothing to search (train.total_iter is 0)')
     search_loop.seed_everything(opt['manual_seed'])  # alpha init and weight init
@@ -245,7 +272,7 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             early_stopping_patience=search.get('early_stopping_patience'),
             keep_checkpoints=search.get('keep_checkpoints', 2),
             checkpoint_every_iters=search.get('checkpoint_every_iters'), nonfinite=search.get('nonfinite', 'skip'),
-            plot='epoch' if search.get('plot', True) else 'off',
+            plot='epoch' if search.get('plot', True) else 'off', amp=search.get('amp', 'none'),
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
             warn=lambda line: print(line, file=sys.stderr, flush=True),  # shown even with --quiet

@@ -15,7 +15,7 @@ def build_parser():
     parser.add_argument('--force_yml', nargs='+', default=None, metavar='KEY=VALUE',
                         help='override existing options, e.g. train:total_iter=1000 val:val_freq=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
-                        help="distributed launcher (use torchrun with 'pytorch'; needs GPUs in BasicSR 1.4.2)")
+                        help="distributed launcher: 'pytorch' under torchrun (gloo on CPU, nccl on CUDA)")
     parser.add_argument('--root', default=None,
                         help='folder that receives experiments/ and tb_logger/ (default: the working directory)')
     return parser

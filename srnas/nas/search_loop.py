@@ -26,6 +26,7 @@ losses and weight optimizer; the loop owns everything else, written once:
   choice of the final genotype (``last`` or ``best_val_loss``).
 """
 import abc
+import dataclasses
 import json
 import random
 import time
@@ -36,10 +37,12 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 import torch
 
 from srnas.nas import checkpoints as ckpt
+from srnas.nas import distributed
 from srnas.nas.errors import NASConfigError
 from srnas.nas.files import atomic_write_text, write_mapping
 from srnas.nas.genotype import save_genotype
-from srnas.nas.numerics import NONFINITE_POLICIES, NumericGuard, RollBack, grad_norm, weight_fault
+from srnas.nas.numerics import NONFINITE_POLICIES, NumericGuard, RollBack, weight_fault
+from srnas.nas.precision import MixedPrecision
 from srnas.nas.recorder import AlphaRecorder, top2_margins
 
 ORDERS = ('alpha_first', 'weights_first')
@@ -83,6 +86,12 @@ class SearchTask(abc.ABC):
     architect: Any
     weight_optimizer: torch.optim.Optimizer
     grad_clip: Optional[float] = None
+    ddp_model: Any = None  # set by the loop under torchrun: ``model`` in DistributedDataParallel
+
+    def net(self):
+        """The module ``weight_loss`` must call: under torchrun the DDP wrapper (its backward averages the
+        weight gradients over the ranks), else ``model``."""
+        return self.model if self.ddp_model is None else self.ddp_model
 
     @abc.abstractmethod
     def train_batches(self, epoch: int, seed: int) -> Iterable:
@@ -158,6 +167,7 @@ class LoopOptions:
     checkpoint_every_iters: Optional[int] = None    # also checkpoint mid-epoch every N iterations
     nonfinite: str = 'skip'                         # skip | rollback | raise (srnas.nas.numerics)
     plot: str = 'end'                               # epoch | end | off
+    amp: str = 'none'                               # none | bf16 | fp16 (CUDA): srnas.nas.precision
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
     log: Callable[[str], None] = print
@@ -208,18 +218,22 @@ class _EpochMeans:
         return self
 
 
-def _weight_step(task: SearchTask, batch, means: _EpochMeans, guard: NumericGuard, iteration: int, epoch: int):
+def _weight_step(task: SearchTask, batch, means: _EpochMeans, guard: NumericGuard, iteration: int, epoch: int,
+                 amp: MixedPrecision):
     task.weight_optimizer.zero_grad(set_to_none=True)
-    loss, logs = task.weight_loss(batch)
-    loss.backward()
-    weights = list(task.model.weights())
-    norm = (torch.nn.utils.clip_grad_norm_(weights, task.grad_clip) if task.grad_clip else grad_norm(weights))
-    fault = weight_fault(task.model, task.weight_optimizer, loss, norm, logs)
+    with amp.autocast():
+        loss, logs = task.weight_loss(batch)
+    amp.backward(loss)
+    norm = amp.unscale_and_clip(task.weight_optimizer, task.model.weights(), task.grad_clip)
+    # fp16: an overflowing gradient is the scaler's to skip (it lowers the scale), not a fault
+    fault = weight_fault(task.model, task.weight_optimizer, loss, norm if amp.mode != 'fp16' else loss.new_zeros(()),
+                         logs)
     if fault is None:
-        task.weight_optimizer.step()
+        amp.apply(task.weight_optimizer)
         means.add(logs)
     else:
         task.weight_optimizer.zero_grad(set_to_none=True)
+        amp.skip()
     # The weight loss also filled alpha's .grad: alpha must move only by the architect.
     for alpha in task.model.arch_parameters():
         alpha.grad = None
@@ -228,8 +242,9 @@ def _weight_step(task: SearchTask, batch, means: _EpochMeans, guard: NumericGuar
 
 
 def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _EpochMeans, norms: _EpochMeans,
-                guard: NumericGuard, iteration: int):
-    result = task.architect.step(arch_batch, epoch, train_batch=train_batch)
+                guard: NumericGuard, iteration: int, amp: MixedPrecision):
+    with amp.autocast():  # a direction with finite differences turns it off again (Direction.amp_safe)
+        result = task.architect.step(arch_batch, epoch, train_batch=train_batch)
     if result.get('nonfinite') is not None:
         guard.handle(result['nonfinite'], iteration, epoch)
     if not result.get('updated'):
@@ -248,13 +263,13 @@ def _skip(iterator, count: int):
 
 
 def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int, guard: NumericGuard,
-               progress: Optional[Dict[str, Any]] = None, save: Optional[Callable] = None):
+               amp: MixedPrecision, progress: Optional[Dict[str, Any]] = None, save: Optional[Callable] = None):
     """All steps of one epoch; returns (step means, per-term alpha-grad-norm means, alpha steps, steps).
 
     ``progress`` (from a mid-epoch checkpoint) resumes it after the steps it records; ``save(epoch, step,
     progress)`` is called every ``checkpoint_every_iters`` iterations.
     """
-    seed_everything(epoch_seed(opts.seed, epoch))
+    seed_everything(epoch_seed(opts.seed, epoch) + distributed.rank())  # ranks augment their shares differently
     task.model.train()
     source = task.train_batches(epoch, epoch_seed(opts.seed, epoch, 1))
     batches = iter(source)
@@ -281,13 +296,13 @@ def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int,
     for train_batch in batches:
         iteration = first_iter + steps + 1
         if weights_first:
-            _weight_step(task, train_batch, means, guard, iteration, epoch)
+            _weight_step(task, train_batch, means, guard, iteration, epoch, amp)
         if arch_iter is not None:
             arch_batch = next(arch_iter)
             arch_batches += 1
-            alpha_steps += _alpha_step(task, arch_batch, train_batch, epoch, means, norms, guard, iteration)
+            alpha_steps += _alpha_step(task, arch_batch, train_batch, epoch, means, norms, guard, iteration, amp)
         if not weights_first:
-            _weight_step(task, train_batch, means, guard, iteration, epoch)
+            _weight_step(task, train_batch, means, guard, iteration, epoch, amp)
         steps += 1
         task.after_weight_step(first_iter + steps)
         if save is not None and every and (first_iter + steps) % every == 0:
@@ -371,11 +386,13 @@ class _Outputs:
         self.log_file = self.dir / 'search_log.json'
         self.genotype_file = self.dir / 'genotype.json'
         self.writer = None
-        if opts.tensorboard_dir is not None:
+        if opts.tensorboard_dir is not None and distributed.is_main():
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(log_dir=str(opts.tensorboard_dir))
 
     def write(self, history, recorder, genotypes, entry):
+        if not distributed.is_main():
+            return
         opts = self.opts
         stable = recorder.genotype_stable_since()
         write_mapping(self.log_file, {'name': opts.name, 'space': self.task.space, **opts.summary,
@@ -390,8 +407,9 @@ class _Outputs:
     def write_genotype(self, recorder, genotypes):
         chosen = _selected(recorder, self.opts.select)
         genotype = genotypes[str(chosen)]
-        save_genotype(self.task.space, genotype, self.genotype_file, epoch=chosen, selected_by=self.opts.select,
-                      stable_since_epoch=recorder.genotype_stable_since(), **self.task.genotype_meta(genotype))
+        if distributed.is_main():
+            save_genotype(self.task.space, genotype, self.genotype_file, epoch=chosen, selected_by=self.opts.select,
+                          stable_since_epoch=recorder.genotype_stable_since(), **self.task.genotype_meta(genotype))
         return chosen, genotype
 
     def close(self):
@@ -404,34 +422,38 @@ def _fingerprint(task, opts):
     return {**task.fingerprint(), 'seed': opts.seed}
 
 
-def _save_checkpoint(task, opts, epoch, history, genotypes, step=None, progress=None):
-    """End of ``epoch`` (``step`` None) or ``step`` steps into it, with that epoch's ``progress``."""
+def _save_checkpoint(task, opts, epoch, history, genotypes, amp, step=None, progress=None):
+    """End of ``epoch`` (``step`` None) or ``step`` steps into it, with that epoch's ``progress``; rank 0 only."""
+    if not distributed.is_main():
+        return None
     state = {'epoch': epoch, 'space': task.space, 'fingerprint': _fingerprint(task, opts),
              'model': task.model.state_dict(), 'architect': task.architect.state_dict(),
-             'task': task.state_dict(), 'history': history, 'genotypes': genotypes}
+             'task': task.state_dict(), 'history': history, 'genotypes': genotypes, 'amp': amp.state_dict()}
     if progress is not None:
         state['progress'] = progress
     return ckpt.save_rotating(state, Path(opts.out_dir) / 'checkpoints', epoch, step, opts.keep_checkpoints)
 
 
-def _apply_checkpoint(task, state):
+def _apply_checkpoint(task, state, amp):
     """Load a checked checkpoint into ``task``; returns (epoch to run, history, genotypes, mid-epoch progress)."""
     task.model.load_state_dict(state['model'])
     task.architect.load_state_dict(state['architect'])
     task.load_state_dict(state['task'])
+    amp.load_state_dict(state.get('amp'))
     progress = state.get('progress')
     next_epoch = state['epoch'] if progress is not None else state['epoch'] + 1
     return next_epoch, list(state['history']), dict(state['genotypes']), progress
 
 
-def _resume(task, opts, resume):
+def _resume(task, opts, resume, amp):
     """``resume``: one checkpoint path (its problems are errors) or a list of candidates, newest first
-    (``--auto_resume``: an unusable one is reported and the previous one tried)."""
+    (``--auto_resume``: an unusable one is reported and the previous one tried; rank 0 sets it aside)."""
     candidates = list(resume) if isinstance(resume, (list, tuple)) else [] if resume is None else [resume]
     if not candidates:
         return 0, [], {}, None
-    path, loaded = ckpt.load_first_usable(candidates, _fingerprint(task, opts), lambda state: _apply_checkpoint(task, state),
-                                          opts.warning, set_aside=isinstance(resume, (list, tuple)))
+    path, loaded = ckpt.load_first_usable(candidates, _fingerprint(task, opts),
+                                          lambda state: _apply_checkpoint(task, state, amp), opts.warning,
+                                          set_aside=isinstance(resume, (list, tuple)) and distributed.is_main())
     epoch, history, genotypes, progress = loaded
     where = f"step {progress['steps']} of epoch {epoch + 1}" if progress else f'epoch {epoch + 1}'
     opts.warning(f'resumed from {path} at {where}')
@@ -449,19 +471,26 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     of which the first usable one is taken.
     """
     opts.check()
+    if not distributed.is_main():  # rank 0 alone logs, warns and draws
+        opts = dataclasses.replace(opts, log=lambda line: None, warn=lambda line: None, plot='off', progress=False)
     folder = Path(opts.out_dir) / 'checkpoints'
     folder.mkdir(parents=True, exist_ok=True)
     out_dir = Path(opts.out_dir)
-    for stale in ckpt.remove_stale_temporaries(out_dir, out_dir / 'plots', folder):
-        opts.warning(f'removed {stale.name}: a file whose writing was interrupted')
-    epoch, history, genotypes, progress = _resume(task, opts, resume)
+    if distributed.is_main():
+        for stale in ckpt.remove_stale_temporaries(out_dir, out_dir / 'plots', folder):
+            opts.warning(f'removed {stale.name}: a file whose writing was interrupted')
+    amp = MixedPrecision(opts.amp, next(task.model.parameters()).device)
+    epoch, history, genotypes, progress = _resume(task, opts, resume, amp)
+    if distributed.active():
+        task.ddp_model = distributed.wrap(task.model)
+        opts.log(f'distributed: {distributed.world_size()} processes, weights in DDP, alpha gradients all-reduced')
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)
     guard = NumericGuard(opts.nonfinite, opts.warning, can_roll_back=lambda: bool(resume_candidates(opts.out_dir)))
     plots, stopped = [], False
 
     def save_mid_epoch(at_epoch, step, at_progress):
-        _save_checkpoint(task, opts, at_epoch, history, genotypes, step=step, progress=at_progress)
+        _save_checkpoint(task, opts, at_epoch, history, genotypes, amp, step=step, progress=at_progress)
 
     try:
         while epoch < opts.epochs:
@@ -471,17 +500,21 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
             started = time.time()
             steps_done = sum(e['steps'] for e in history)
             try:
-                losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done, guard, progress,
+                losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done, guard, amp, progress,
                                                                save_mid_epoch)
             except RollBack:
-                epoch, history, genotypes, progress = _resume(task, opts, resume_candidates(opts.out_dir))
+                epoch, history, genotypes, progress = _resume(task, opts, resume_candidates(opts.out_dir), amp)
                 recorder = _recorder(task, history)
                 continue
             progress = None
             steps_done += steps
-            metrics = task.evaluate(epoch)
+            losses = distributed.mean_floats(losses)
+            distributed.broadcast_buffers(task.model)
+            with amp.autocast():
+                metrics = distributed.mean_floats(task.evaluate(epoch))
             genotype = task.genotype()
             genotypes[str(epoch)] = task.genotype_json(genotype)
+            distributed.check_agree(genotypes[str(epoch)], f'genotype of epoch {epoch + 1}')
             entry = {'epoch': epoch, 'iter': steps_done, 'steps': steps, 'arch_updated': alpha_steps > 0,
                      'alpha_steps': alpha_steps, 'genotype': task.genotype_log(genotype),
                      'softmax': {name: torch.softmax(p.detach(), -1).cpu().tolist()
@@ -490,13 +523,14 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
                      'seconds': time.time() - started}
             if 'alpha' in entry['softmax']:  # how clearly each derived op wins: top-1 minus top-2 per row
                 entry['top2_margin'] = top2_margins(entry['softmax']['alpha'])
+            entry = distributed.from_main(entry)  # one history on every rank: the same stopping decisions
             history.append(entry)
             recorder.record(epoch, probs={k: torch.tensor(v) for k, v in entry['softmax'].items()},
                             genotype=entry['genotype'], val_loss=_val_loss(entry))
             outputs.write(history, recorder, genotypes, entry)
             if opts.plot == 'epoch':
                 plots = plot_alphas(recorder, outputs.dir / 'plots')
-            _save_checkpoint(task, opts, epoch, history, genotypes)
+            _save_checkpoint(task, opts, epoch, history, genotypes, amp)
             opts.log(_log_line(entry, opts.epochs))
             epoch += 1
         if stopped:
@@ -509,6 +543,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     chosen, genotype = outputs.write_genotype(recorder, genotypes)
     if opts.plot != 'off' and (opts.plot == 'end' or not plots):
         plots = plot_alphas(recorder, outputs.dir / 'plots')
+    distributed.barrier()  # rank 0 has written every file before any rank returns
     return {'genotype': genotype, 'selected_epoch': chosen, 'genotype_file': outputs.genotype_file,
             'log_file': outputs.log_file, 'stable_since_epoch': recorder.genotype_stable_since(),
             'epochs': opts.epochs, 'plots': plots, 'history': history, 'output_dir': outputs.dir,

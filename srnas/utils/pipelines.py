@@ -58,6 +58,8 @@ def run_train(opt_path, root_path=None, auto_resume=False, debug=False, override
         load_options(opt_path, is_train=True, overrides=overrides)
     root_path = os.path.abspath(root_path or os.getcwd())
     import basicsr.train
-    with patched_argv(basicsr_argv(opt_path, auto_resume, debug, overrides, launcher)), cpu_safe_resume():
+    from srnas.utils.basicsr_dist import torchrun_for_basicsr
+    with patched_argv(basicsr_argv(opt_path, auto_resume, debug, overrides, launcher)), cpu_safe_resume(), \
+            torchrun_for_basicsr(launcher):
         basicsr.train.train_pipeline(root_path)
     return root_path

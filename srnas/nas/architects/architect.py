@@ -39,6 +39,7 @@ from srnas.nas.architects.direction import ARCHITECT_REGISTRY, number
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
 from srnas.nas.errors import NASConfigError
 from srnas.nas.numerics import alpha_fault
+from srnas.nas.precision import direction_precision
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
 ARCHITECT_TYPES = ARCHITECT_REGISTRY  # the srnas 0.1 name
@@ -129,7 +130,7 @@ class Architect:
             while key in grads:
                 key, n = f'{reg.name}_{n}', n + 1
             with torch.enable_grad():
-                grads[key] = grad_wrt(reg(self.model, epoch), self.alphas)
+                grads[key] = grad_wrt(reg(self.model, epoch), self.alphas, reduce=False)
         return grads
 
     def _grad_norms(self, direction, epoch: float) -> Dict[str, float]:
@@ -158,7 +159,7 @@ class Architect:
         costed = {id(a) for a, _ in self.model.arch_costs()}
         data_norm = float(global_norm([g for a, g in zip(self.alphas, data_grads) if id(a) in costed]))
         for reg in self.relative_regularizers:
-            own = grad_wrt(reg.penalty(self.model), self.alphas)
+            own = grad_wrt(reg.penalty(self.model), self.alphas, reduce=False)
             reg.set_calibrated_weight(data_norm, float(global_norm(own)))
 
     def direction(self, val_batch, epoch: float, train_batch=None):
@@ -169,7 +170,7 @@ class Architect:
         def val_loss():
             return self.data_loss(val_batch, train_batch) + self.regularization(epoch)
 
-        with buffers_restored(self.model):
+        with buffers_restored(self.model), direction_precision(self.rule, self.alphas[0].device):
             if self.relative_regularizers and not self.rule.calibrates_itself:  # an extra alpha-only evaluation
                 with weights_frozen(self.model):
                     self.calibrate(grad_wrt(self.data_loss(val_batch, train_batch), self.alphas))

@@ -8,7 +8,8 @@ other settings it depends on), and
 ``(directions, L_val(alpha))``. ``val_loss()`` evaluates the data term plus the
 regularisers at the current alpha and weights. Everything else (optimizer step,
 clipping, warm-up, regularisers, resume state, gradient norms) is the
-``Architect``'s, shared by every direction. See docs/extending.md.
+``Architect``'s, shared by every direction. See docs/extending.md. Under mixed precision a
+direction runs in fp32 unless it sets ``amp_safe`` (srnas.nas.precision).
 """
 from typing import Any, Dict
 
@@ -25,6 +26,7 @@ class Direction:
     name = ''
     options: Dict[str, Any] = {}  # option -> default
     calibrates_itself = False  # True: compute() gives ``relative`` regularisers their weight itself
+    amp_safe = False  # True: accurate under bf16 autocast (no finite differences); else computed in fp32
 
     def __init__(self, architect, **options):
         for key, value in options.items():

@@ -7,6 +7,7 @@ from srnas.nas.architects.gradients import grad_wrt, weights_frozen
 class FirstOrder(Direction):
     name = 'first_order'
     calibrates_itself = True
+    amp_safe = True  # no finite differences: bf16 autocast is accurate enough (docs/distributed.md)
 
     def compute(self, architect, val_loss, val_batch, train_batch, epoch):
         with weights_frozen(architect.model):
@@ -18,5 +19,5 @@ class FirstOrder(Direction):
             data_grads = grad_wrt(data, architect.alphas)
             architect.calibrate(data_grads)
             penalty = architect.regularization(epoch)
-            penalty_grads = grad_wrt(penalty, architect.alphas)
+            penalty_grads = grad_wrt(penalty, architect.alphas, reduce=False)
             return [d + p for d, p in zip(data_grads, penalty_grads)], (data + penalty).detach()

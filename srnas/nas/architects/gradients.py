@@ -4,15 +4,21 @@ from typing import List, Sequence
 
 import torch
 
+from srnas.nas import distributed
 
-def grad_wrt(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+
+def grad_wrt(loss: torch.Tensor, tensors: Sequence[torch.Tensor], reduce: bool = True) -> List[torch.Tensor]:
     """d loss / d tensors, with zeros for tensors the loss does not depend on.
 
     Only the requested tensors get gradients, so asking for alpha alone runs
-    no weight-gradient kernels.
+    no weight-gradient kernels. Under torchrun (``reduce``) the gradients are
+    averaged over the ranks: ``autograd.grad`` bypasses DDP's hooks, and each
+    rank holds only its share of the batch. ``reduce=False`` is for losses
+    that depend on alpha alone (regularisers), identical on every rank.
     """
     grads = torch.autograd.grad(loss, list(tensors), allow_unused=True)
-    return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
+    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
+    return distributed.all_reduce_mean(grads) if reduce else grads
 
 
 def global_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
