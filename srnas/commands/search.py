@@ -207,7 +207,8 @@ def _build_task(opt, opt_path):
                     scheduler.step()
 
         def genotype_meta(self, genotype_json):
-            return {'scale': opt['scale'], 'search_options': str(opt_path), 'supernet': dict(opt['network_g'])}
+            return {'scale': opt['scale'], 'search_options': str(Path(opt_path).resolve()),
+                    'supernet': dict(opt['network_g'])}
 
         def state_dict(self):
             return {**super().state_dict(), 'schedulers': [s.state_dict() for s in self.schedulers]}

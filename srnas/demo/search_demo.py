@@ -54,7 +54,8 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
     print(f'[search demo] {format_separation(searched["history"][-1])}', flush=True)
 
     derived = derive_child(searched['genotype_file'], preset='demo', data_root=data_root,
-                           total_iter=retrain_iters, out_dir=output_root / 'options')
+                           total_iter=retrain_iters, out_dir=output_root / 'options',
+                           root=output_root)
     print(f"[search demo] retraining the child for {retrain_iters} iterations ({derived['train_options']}) ...",
           flush=True)
     _quiet_validation(derived['train_options'], retrain_iters)

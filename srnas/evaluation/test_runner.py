@@ -95,7 +95,7 @@ def run_test(opt_path, root_path=None, overrides=None):
     net = model.get_bare_model(model.net_g)
     report = complexity_report(net, opt['scale'], num_in_ch=opt['network_g'].get('num_in_ch', 3))
     return {'metrics': results, 'complexity': report, 'name': opt['name'], 'scale': opt['scale'],
-            'results_root': opt['path']['results_root']}
+            'results_root': opt['path']['results_root'], 'save_img': bool(opt['val']['save_img'])}
 
 
 def format_test_report(report):
@@ -113,7 +113,8 @@ def format_test_report(report):
             cells = [_fmt(n, per_set.get(n)) for n in names]
             lines.append(f'| {set_name} | ' + ' | '.join(cells) + ' |')
     lines.append(format_complexity(report['complexity']))
-    lines.append(f"Images: {osp.join(report['results_root'], 'visualization')}")
+    if report.get('save_img'):  # no folder to point at when no image was written
+        lines.append(f"Images: {osp.join(report['results_root'], 'visualization')}")
     return '\n'.join(lines)
 
 
