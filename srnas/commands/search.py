@@ -246,6 +246,7 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             keep_checkpoints=search.get('keep_checkpoints', 2), plot='epoch' if search.get('plot', True) else 'off',
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
+            log_every=(opt.get('logger') or {}).get('print_freq'),
             name=opt['name'], summary={'network': opt['network_g'], 'architect': opt['architect'], 'scale': opt['scale']})
         resume = search_loop.latest_checkpoint(exp_dir) if auto_resume else None
         result = search_loop.run_search(task, loop, resume=resume)

@@ -13,7 +13,8 @@ import torch
 
 from srnas.basicsr_compat import register_plugins
 from srnas.utils.options import load_options
-from srnas.utils.pipelines import basicsr_argv, patched_argv
+from srnas.utils.pipelines import basicsr_argv, fresh_basicsr_logger, patched_argv
+from srnas.utils.progress import TrackedLoader
 
 
 def _convert_official_weights(opt):
@@ -68,6 +69,7 @@ def run_test(opt_path, root_path=None, overrides=None):
     opt['val'].setdefault('suffix', None)
     opt['val'].setdefault('save_img', False)
     make_exp_dirs(opt)
+    fresh_basicsr_logger()
     log_file = osp.join(opt['path']['log'], f"test_{opt['name']}_{get_time_str()}.log")
     logger = get_root_logger(logger_name='basicsr', log_level=logging.INFO, log_file=log_file)
     logger.info(get_env_info())
@@ -88,7 +90,8 @@ def run_test(opt_path, root_path=None, overrides=None):
         has_gt = loader.dataset.opt.get('dataroot_gt') is not None
         logger.info(f'Testing {set_name}...')
         model.opt['val']['metrics'] = metrics_opt if has_gt else None
-        model.validation(loader, current_iter=opt['name'], tb_logger=None, save_img=opt['val']['save_img'])
+        model.validation(TrackedLoader(loader, f'test {set_name}'), current_iter=opt['name'], tb_logger=None,
+                         save_img=opt['val']['save_img'])
         if has_gt and metrics_opt:
             results[set_name] = dict(model.metric_results)
     model.opt['val']['metrics'] = metrics_opt

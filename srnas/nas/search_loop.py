@@ -132,6 +132,7 @@ class LoopOptions:
     plot: str = 'end'                               # epoch | end | off
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
+    log_every: Optional[int] = None                 # progress lines off a terminal: steps between two lines
     log: Callable[[str], None] = print
     name: str = 'search'
     summary: Dict[str, Any] = field(default_factory=dict)   # extra top-level fields of search_log.json
@@ -197,10 +198,11 @@ def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int)
     batches = task.train_batches(epoch, epoch_seed(opts.seed, epoch, 1))
     active = task.architect.is_active(epoch)
     arch_iter = iter(task.arch_batches(epoch, epoch_seed(opts.seed, epoch, 2))) if active else None
-    if opts.progress:
-        from tqdm import tqdm
-        batches = tqdm(batches, desc=f'search epoch {epoch + 1}/{opts.epochs}', leave=False)
     means, norms, alpha_steps, steps = _EpochMeans(), _EpochMeans(), 0, 0
+    if opts.progress:  # a bar on a terminal, else a line every log_every steps (srnas.utils.progress)
+        from srnas.utils.progress import track
+        batches = track(batches, f'search epoch {epoch + 1}/{opts.epochs}', every=opts.log_every, write=opts.log,
+                        status=lambda: {**means.means(), 'lr': task.learning_rate()})
     # the architect's step_order (DLSR reference: weights_first) or the loop option decide
     weights_first = 'weights_first' in (opts.order, getattr(task.architect, 'step_order', None))
     for train_batch in batches:
@@ -248,6 +250,14 @@ def _log_line(entry, epochs):
     if entry.get('top2_margin'):
         parts.append('(top-2 margins ' + ' '.join(f'{m:.3f}' for m in entry['top2_margin']) + ')')
     return ' '.join(parts)
+
+
+def _search_eta(epoch_seconds, epochs_left):
+    """`` | eta H:MM:SS`` of the whole search from the mean epoch time so far (nothing after the last epoch)."""
+    if not epochs_left:
+        return ''
+    from srnas.utils.progress import format_duration
+    return f' | search eta {format_duration(sum(epoch_seconds) / len(epoch_seconds) * epochs_left)}'
 
 
 def _tensorboard(writer, entry):
@@ -353,6 +363,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)
     plots, steps_done, stopped = [], sum(e['steps'] for e in history), False
+    session_seconds = []  # wall time of the epochs run by this process, for the ETA
     try:
         for epoch in range(start_epoch, opts.epochs):
             stopped = _stop_early(recorder, opts.early_stopping_patience)
@@ -379,7 +390,8 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
             if opts.plot == 'epoch':
                 plots = plot_alphas(recorder, outputs.dir / 'plots')
             _save_checkpoint(task, opts, epoch, history, genotypes)
-            opts.log(_log_line(entry, opts.epochs))
+            session_seconds.append(time.time() - started)
+            opts.log(_log_line(entry, opts.epochs) + _search_eta(session_seconds, opts.epochs - epoch - 1))
         if stopped:
             opts.log(f'early stopping: the validation loss has not improved for more than '
                      f'{opts.early_stopping_patience} epochs')

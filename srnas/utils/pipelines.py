@@ -46,6 +46,23 @@ def cpu_safe_resume():
         basicsr.train.load_resume_state = original
 
 
+def fresh_basicsr_logger():
+    """Forget an earlier set-up of BasicSR's ``basicsr`` logger so the next pipeline makes its own.
+
+    BasicSR configures that logger once per process. Building a network first (a search, ``derive``, the
+    demo) configures it with no level and no file, so a training run after it in the same process logged
+    nothing: no iteration lines with their ETA, an empty log file.
+    """
+    import logging
+
+    from basicsr.utils import logger as basicsr_logger
+    logger = logging.getLogger('basicsr')
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    basicsr_logger.initialized_logger.pop('basicsr', None)
+
+
 def run_train(opt_path, root_path=None, auto_resume=False, debug=False, overrides=None, validate=True,
               launcher='none'):
     """Validate ``opt_path`` then run ``basicsr.train.train_pipeline`` with outputs under ``root_path``.
@@ -58,6 +75,7 @@ def run_train(opt_path, root_path=None, auto_resume=False, debug=False, override
         load_options(opt_path, is_train=True, overrides=overrides)
     root_path = os.path.abspath(root_path or os.getcwd())
     import basicsr.train
+    fresh_basicsr_logger()
     with patched_argv(basicsr_argv(opt_path, auto_resume, debug, overrides, launcher)), cpu_safe_resume():
         basicsr.train.train_pipeline(root_path)
     return root_path
