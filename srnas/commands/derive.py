@@ -12,8 +12,8 @@ betas 0.9/0.999, batch 32, HR patch 128 at x2 / 192 at x3 and x4, 1000 epochs
 of 1,941 iterations (DF2K with test_every 2000: 1,941,000 iterations), lr halved
 every 200 epochs, gradient norm clipped at 50, Set5 validation; test on
 Set5/Set14/B100/Urban100. The train YAML's header states this budget; ``demo`` = a few hundred iterations on the
-embedded demo photos (``demo_output/data``): 1000 iterations, batch 16,
-HR patch 64, Adam 5e-3 with cosine decay (the ``srnas demo`` recipe).
+embedded demo photos (``demo_output/data``): 500 iterations, batch 16,
+HR patch 48 at x2, Adam 5e-3 with cosine decay (the ``srnas demo`` recipe).
 
 Every path in the written files is absolute (data root, genotype, and the
 weights the test YAML reads: ``<--root>/experiments/<name>/models``, where
@@ -51,7 +51,7 @@ def build_parser():
 def main(argv):
     args = build_parser().parse_args(argv)
     from srnas.utils.cli import run_guarded
-    return run_guarded('derive', _run, args)
+    return run_guarded('derive', _run, args, option_file=args.genotype)
 
 
 def _run(args):
@@ -104,12 +104,12 @@ def _demo_datasets(root, scale):
     from srnas.demo.data import split_folders
     train_gt, train_lq = split_folders(root, 'train_sub', scale)
     train = _paired('demo_train_sub', train_gt, train_lq, meta_info_file=str(Path(root) / 'train_sub' /
-                    'meta_info_GT.txt'), gt_size=32 * scale, use_hflip=True, use_rot=True,
+                    'meta_info_GT.txt'), gt_size=24 * scale, use_hflip=True, use_rot=True,
                     num_worker_per_gpu=0, batch_size_per_gpu=16)
     val = _paired('demo_val', *split_folders(root, 'val', scale))
     tests = {'test_1': _paired('demo_heldout', *split_folders(root, 'test', scale))}
-    # The foundation's demo recipe (srnas demo): high lr with cosine decay beats bicubic in ~1000 iterations.
-    schedule = {'total_iter': 1000, 'cosine': True, 'lr': 5e-3}
+    # The srnas demo recipe: high lr with cosine decay, 500 iterations on HR patches of 24 x scale.
+    schedule = {'total_iter': 500, 'cosine': True, 'lr': 5e-3}
     return train, val, tests, schedule, {'val_freq': 100, 'print_freq': 50, 'save_checkpoint_freq': 100}
 
 

@@ -37,7 +37,7 @@ def build_parser():
 def main(argv):
     args = build_parser().parse_args(argv)
     from srnas.utils.cli import run_guarded
-    return run_guarded('export', _run, args)
+    return run_guarded('export', _run, args, option_file=args.opt or args.genotype)
 
 
 def _parse_sizes(text):

@@ -43,7 +43,7 @@ def main(argv):
         import torch
         torch.set_num_threads(args.threads)
     from srnas.utils.cli import run_guarded
-    return run_guarded('search', _run_and_report, args)
+    return run_guarded('search', _run_and_report, args, option_file=args.opt)
 
 
 def _run_and_report(args):
@@ -134,6 +134,13 @@ def _build_dataset(opt, phase, image_range=None):
             raise InputError(f"datasets.{phase}: no image numbered {first}..{last} "
                              f"(search.*_image_range) in {dataset_opt.get('dataroot_gt')}")
     return dataset, dataset_opt
+
+
+def _plot_mode(value):
+    """``search.plot``: true (redraw every epoch), false (never), or the loop's 'epoch' | 'end' | 'off'."""
+    if isinstance(value, bool):
+        return 'epoch' if value else 'off'
+    return value  # anything else is checked by the loop with the allowed values in the message
 
 
 def _prepare_experiment(exp_dir, auto_resume):
@@ -243,7 +250,7 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             epochs=math.ceil(opt['train']['total_iter'] / search['iters_per_epoch']), out_dir=exp_dir,
             seed=opt['manual_seed'], order=search.get('order', 'alpha_first'), select=search.get('select', 'last'),
             early_stopping_patience=search.get('early_stopping_patience'),
-            keep_checkpoints=search.get('keep_checkpoints', 2), plot='epoch' if search.get('plot', True) else 'off',
+            keep_checkpoints=search.get('keep_checkpoints', 2), plot=_plot_mode(search.get('plot', True)),
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
             log_every=(opt.get('logger') or {}).get('print_freq'),

@@ -23,4 +23,4 @@ def _run(args):
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    return run_guarded('test', _run, args)
+    return run_guarded('test', _run, args, option_file=args.opt)
