@@ -55,8 +55,32 @@ def load_options(path, command, overrides=()):
     if unknown:
         raise OptionError(f'{path}: unknown top-level key(s) {unknown} for `{command}`; allowed: {list(allowed)}')
     opt.setdefault('name', path.stem)
+    check_top_level_types(opt, path)
     opt['_source'] = str(path)
     return opt
+
+
+# Top-level values and what they must be: (accepts, description); the sections are checked where read.
+_TEXT = (lambda v: isinstance(v, str) and v.strip() != '', 'text')
+_OPTIONAL_TEXT = (lambda v: v is None or _TEXT[0](v), 'text or null')
+_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), 'an integer')
+TOP_LEVEL_TYPES = {
+    'name': _TEXT, 'output_root': _OPTIONAL_TEXT, 'checkpoint': _OPTIONAL_TEXT, 'manual_seed': _INT,
+    'threads': (lambda v: v is None or (_INT[0](v) and v >= 1), 'null or an integer >= 1'),
+    'num_gpu': (lambda v: v == 'auto' or (_INT[0](v) and v >= 0), "'auto' or an integer >= 0"),
+    'log_every': (lambda v: v is None or (_INT[0](v) and v >= 1), 'null or an integer >= 1'),
+    'genotype': (lambda v: isinstance(v, (str, dict)), 'a genotype name, string or file, or a mapping'),
+}
+SECTIONS = ('space', 'data', 'train', 'architect', 'search', 'benchmark')
+
+
+def check_top_level_types(opt, path):
+    for key, (accepts, description) in TOP_LEVEL_TYPES.items():
+        if key in opt and not accepts(opt[key]):
+            raise OptionError(f"{path}: option '{key}': must be {description}, got {opt[key]!r}")
+    for key in SECTIONS:
+        if opt.get(key) is not None and not isinstance(opt[key], dict):
+            raise OptionError(f"{path}: option '{key}': expected a mapping of options, got {opt[key]!r}")
 
 
 def section(opt, name, defaults, where=None):

@@ -88,13 +88,19 @@ def _run(args):
 def _network_from_yaml(path):
     from srnas.utils.errors import InputError
     from srnas.utils.options import read_yaml
+    from srnas.utils.options import check_network_options
     opt = read_yaml(path)
     network = opt.get('network_g')
     if not isinstance(network, dict) or 'genotype' not in network:
         raise InputError(f"{path}: option 'network_g' is not a searched child (no genotype)")
     network = dict(network)
     network.setdefault('upscale', opt.get('scale'))
-    return network, (opt.get('path') or {}).get('pretrain_network_g')
+    check_network_options(dict(opt, network_g=network), path)
+    weights = opt.get('path').get('pretrain_network_g') if isinstance(opt.get('path'), dict) else None
+    if weights is not None and not isinstance(weights, str):
+        raise InputError(f"{path}: option 'path.pretrain_network_g': expected the path of a weights file, "
+                         f'got {weights!r}')
+    return network, weights
 
 
 def build_child(network):

@@ -50,8 +50,8 @@ def mutated(draw, base):
     opt = copy.deepcopy(base)
     kind = draw(st.sampled_from(KINDS))
     paths = key_paths(opt)
-    if kind == 'unknown_type':
-        typed = [p for p in paths if p[-1] == 'type']
+    typed = [p for p in paths if p[-1] == 'type']
+    if kind == 'unknown_type' and typed:
         path = draw(st.sampled_from(typed))
         _parent(opt, path)[path[-1]] = draw(st.text(alphabet=string.ascii_letters, min_size=1, max_size=10))
         return opt, f'{".".join(path)} = unknown type', path
@@ -64,7 +64,7 @@ def mutated(draw, base):
         return opt, f'extra key {".".join(path + (key,))}', path + (key,)
     path = draw(st.sampled_from(paths))
     parent, key = _parent(opt, path), path[-1]
-    if kind == 'delete':
+    if kind in ('delete', 'unknown_type'):  # unknown_type without a type key: a deletion
         del parent[key]
     elif kind == 'replace':
         parent[key] = draw(WRONG_VALUES)
