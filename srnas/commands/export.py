@@ -88,7 +88,7 @@ def _run(args):
 def _network_from_yaml(path):
     from srnas.utils.errors import InputError
     from srnas.utils.options import read_yaml
-    from srnas.utils.options import check_network_options
+    from srnas.utils.options import TOP_LEVEL_KEYS, check_network_options
     opt = read_yaml(path)
     network = opt.get('network_g')
     if not isinstance(network, dict) or 'genotype' not in network:
@@ -96,10 +96,16 @@ def _network_from_yaml(path):
     network = dict(network)
     network.setdefault('upscale', opt.get('scale'))
     check_network_options(dict(opt, network_g=network), path)
+    unknown = sorted(k for k in opt if k not in TOP_LEVEL_KEYS and not k.startswith('network_'))
+    if unknown:
+        raise InputError(f"{path}: option '{unknown[0]}': unknown top-level key (known: "
+                         f"{', '.join(sorted(TOP_LEVEL_KEYS))}, network_*)")
     weights = opt.get('path').get('pretrain_network_g') if isinstance(opt.get('path'), dict) else None
     if weights is not None and not isinstance(weights, str):
         raise InputError(f"{path}: option 'path.pretrain_network_g': expected the path of a weights file, "
                          f'got {weights!r}')
+    if weights is not None and not Path(weights).expanduser().is_file():
+        raise InputError(f"{path}: option 'path.pretrain_network_g': weights file not found: {weights}")
     return network, weights
 
 
@@ -138,7 +144,7 @@ def _load_weights(model, path):
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
         first = str(err).splitlines()[0]
-        raise InputError(f'{path}: weights do not fit the child network ({first})') from None
+        raise InputError(f"{path}: weights do not fit the child network of option 'network_g' ({first})") from None
 
 
 def save_bundle(model, network, path):

@@ -86,11 +86,17 @@ def check_values(opt, check, is_train, search):
         if isinstance(backend, dict):
             _check_backend(option, backend, check)
     for option, dataset in options_at(opt, 'datasets.*'):
+        if not isinstance(dataset, dict):
+            check.fail(option, f'expected a mapping of options, got {_shown(dataset)}')
+        if dataset.get('type') in ('PairedImageDataset', 'SingleImageDataset') and 'io_backend' not in dataset:
+            check.fail(f'{option}.io_backend', "missing (e.g. io_backend: {type: disk})")
         if option.split('.')[1].startswith('train') and dataset.get('type') == 'PairedImageDataset':
             for key in TRAIN_PAIRED_KEYS:
                 if key not in dataset:
                     check.fail(f'{option}.{key}', 'missing (a training set of PairedImageDataset needs it)')
     for option, metric in options_at(opt, 'val.metrics.*'):
+        if not isinstance(metric, dict):
+            check.fail(option, f'expected a mapping with a type, got {_shown(metric)}')
         _check_metric(option, metric, check)
     train = opt.get('train') if isinstance(opt.get('train'), dict) else {}
     if is_train and search:  # the search loop reads its weight optimizer and data loss from these
@@ -104,9 +110,15 @@ def check_values(opt, check, is_train, search):
         if not any(isinstance(train.get(k), dict) for k in ('pixel_opt', 'perceptual_opt')):
             check.fail('train.pixel_opt', 'missing (training needs a loss: pixel_opt or perceptual_opt)')
         logger = opt.get('logger') if isinstance(opt.get('logger'), dict) else {}
-        for key in ('print_freq', 'save_checkpoint_freq'):
+        for key in ('print_freq', 'save_checkpoint_freq', 'use_tb_logger'):
             if logger.get(key) is None:
-                check.fail(f'logger.{key}', 'missing (BasicSR reads it every iteration)')
+                check.fail(f'logger.{key}', 'missing (BasicSR reads it while training)')
+        if isinstance(opt.get('val'), dict) and opt['val'].get('val_freq') is None:
+            check.fail('val.val_freq', 'missing (iterations between validations; BasicSR reads it when val is given)')
+    if not search and 'num_gpu' not in opt:
+        check.fail('num_gpu', "missing (0 for the CPU, or 'auto'; BasicSR reads it)")
+    if not search and not isinstance(opt.get('path'), dict):
+        check.fail('path', 'missing (a mapping, e.g. {pretrain_network_g: ~}; BasicSR adds its folders to it)')
     _check_optimizer(train.get('optim_g'), check, required_lr=not search)
     _check_scheduler(train.get('scheduler'), check)
     for key in ('pixel_opt', 'perceptual_opt'):
@@ -115,9 +127,16 @@ def check_values(opt, check, is_train, search):
 
 
 def check_arguments(check, option, target, given, passed_by_caller=(), required=()):
-    """Every key of ``given`` (but ``type``) is an argument of ``target``; its required ones are given."""
+    """Every key of ``given`` (but ``type``) is an argument of ``target``, of the kind of its default;
+    its required ones are given."""
     params = inspect.signature(target).parameters
     free = {name: p for name, p in params.items() if name not in passed_by_caller and name != 'self'}
+    for key, value in given.items():
+        if key in free and not _like_default(free[key].default, value):
+            check.fail(f'{option}.{key}', f'must be {_describe(free[key].default)}, got {_shown(value)}')
+        if key in LIST_ARGUMENTS and not (isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+            check.fail(f'{option}.{key}', f'must be a list of iteration counts, got {_shown(value)}')
     if not any(p.kind == p.VAR_KEYWORD for p in free.values()):
         for key in given:
             if key != 'type' and key not in free:
@@ -127,6 +146,40 @@ def check_arguments(check, option, target, given, passed_by_caller=(), required=
         needed = name in required or (p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
         if needed and name not in given:
             check.fail(f'{option}.{name}', f"required by {given.get('type')} but missing")
+
+
+# Scheduler arguments without a default that BasicSR iterates over.
+LIST_ARGUMENTS = ('milestones', 'periods')
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _like_default(default, value):
+    """Whether ``value`` may replace an argument's ``default`` (numbers for numbers, pairs for pairs, ...)."""
+    if default is inspect.Parameter.empty or default is None:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if _is_number(default):
+        return _is_number(value) and math.isfinite(value)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple)) and (len(default) != 2 or len(value) == 2) and all(
+            _is_number(v) and math.isfinite(v) for v in value)
+    return True
+
+
+def _describe(default):
+    if isinstance(default, bool):
+        return 'true or false'
+    if _is_number(default):
+        return 'a finite number'
+    if isinstance(default, str):
+        return 'text'
+    return 'a list of numbers' + (' (two of them)' if len(default) == 2 else '')
 
 
 def _check_backend(option, backend, check):

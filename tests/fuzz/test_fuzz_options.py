@@ -1,6 +1,7 @@
 """Fuzzed option YAMLs: every case ends with exit code 2 and one line naming the file and the option,
 or runs (a harmless mutation); never a traceback. Commands run in this process (tests.fuzz.fuzz_helpers)."""
 import contextlib
+import copy
 import tempfile
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def train_options(inputs):
                   'scheduler': {'type': 'MultiStepLR', 'milestones': [100], 'gamma': 0.5},
                   'total_iter': 1, 'warmup_iter': -1,
                   'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'}},
-        'val': {'val_freq': 1, 'save_img': False, 'metrics': METRICS},
+        'val': {'val_freq': 1, 'save_img': False, 'metrics': copy.deepcopy(METRICS)},
         'logger': {'print_freq': 1, 'save_checkpoint_freq': 1, 'use_tb_logger': False},
     }
 
@@ -39,7 +40,7 @@ def sr_test_options(inputs):
             'datasets': {'test_1': _paired('te', inputs['val'])},
             'network_g': {'type': 'SRNASIMDN', 'upscale': 2, 'num_feat': 8, 'num_blocks': 1},
             'path': {'pretrain_network_g': str(inputs['imdn_weights']), 'strict_load_g': True},
-            'val': {'save_img': False, 'metrics': METRICS}}
+            'val': {'save_img': False, 'metrics': copy.deepcopy(METRICS)}}
 
 
 def search_options(inputs):
