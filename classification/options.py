@@ -112,6 +112,7 @@ SECTION_MINIMUM = {
 }
 
 
+NULLABLE = ('grad_clip',)  # null turns gradient clipping off; other keys with a default need a value
 INTEGER_KEYS = ('epochs', 'max_steps_per_epoch', 'channels', 'layers', 'cells_per_stage', 'partial_k')
 
 
@@ -119,7 +120,9 @@ def check_kinds(given, defaults, where):
     """Every given value is of the kind of its default (a number where the default is one, ...)."""
     for key, value in given.items():
         kind = _kind_of(defaults[key])
-        if kind is not None and value is not None and not kind[0](value):
+        if value is None and key in NULLABLE:
+            continue
+        if kind is not None and not kind[0](value):
             raise OptionError(f'{where}.{key} must be {kind[1]}, got {value!r}')
 
 

@@ -156,6 +156,12 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
         raise InputError(f'{genotype_path}: no scale recorded; pass --scale')
     space = genotype['space']
     supernet = extras.get('supernet') or {}
+    if not isinstance(supernet, dict):
+        raise InputError(f"{genotype_path}: 'supernet' must be a mapping of the searched network's options")
+    for key in ('num_feat', 'num_blocks'):
+        value = supernet.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{genotype_path}: 'supernet.{key}' must be a positive integer, got {value!r}")
     num_blocks = None
     if preset == 'demo':
         num_feat = num_feat or supernet.get('num_feat')

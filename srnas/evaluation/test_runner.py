@@ -82,7 +82,15 @@ def run_test(opt_path, root_path=None, overrides=None):
         loaders.append(build_dataloader(dataset, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'],
                                         sampler=None, seed=opt['manual_seed']))
         logger.info(f"Number of test images in {dataset_opt['name']}: {len(dataset)}")
-    model = build_model(opt)
+    try:
+        model = build_model(opt)
+    except RuntimeError as err:  # torch's load_state_dict: the weights were trained for another network_g
+        if 'state_dict' not in str(err):
+            raise
+        from srnas.utils.errors import InputError
+        lines = str(err).strip().splitlines()
+        raise InputError(f"{opt_path}: option 'path.pretrain_network_g': {opt['path']['pretrain_network_g']} does "
+                         f"not fit option 'network_g' ({lines[min(1, len(lines) - 1)].strip()})") from None
     metrics_opt = opt['val'].get('metrics')
     results = {}
     for loader in loaders:

@@ -78,7 +78,9 @@ def check_values(opt, check, is_train, search):
                 check.fail(option, f'must be true or false, got {_shown(value)}')
     for dotted, (relation, bound) in MINIMUM.items():
         for option, value in options_at(opt, dotted):
-            if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            if value is None:  # BasicSR does arithmetic with these: null is no default
+                check.fail(option, f'must be a number {relation} {bound}, got null')
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue  # types are checked by validate_options
             if not math.isfinite(value) or (value <= bound if relation == '>' else value < bound):
                 check.fail(option, f'must be a finite number {relation} {bound}, got {value!r}')
