@@ -24,7 +24,7 @@ setup(
         'scikit-learn>=1.0',  # classification: the embedded digits data set
     ],
     extras_require={
-        'test': ['pytest>=7.0', 'onnx>=1.14', 'onnxruntime>=1.16'],
+        'test': ['pytest>=7.0', 'hypothesis>=6.80', 'onnx>=1.14', 'onnxruntime>=1.16'],
         'export': ['onnx>=1.14', 'onnxruntime>=1.16'],
     },
     entry_points={'console_scripts': ['srnas=srnas.cli:main']},

@@ -114,6 +114,14 @@ def _resume(args):
     return None
 
 
+def _one_line(err, opt_path):
+    """The error as one line that names the option file (messages of inner layers name only the option)."""
+    message = ' '.join(str(err).split())
+    if opt_path and str(opt_path) not in message:
+        message = f'{opt_path}: {message}'
+    return message
+
+
 def main(argv=None, prog='python -m classification'):
     args = _parser(prog).parse_args(argv)
     try:
@@ -132,7 +140,7 @@ def main(argv=None, prog='python -m classification'):
             result = run_eval(opt, checkpoint=args.checkpoint)
             print(json.dumps(result, indent=2))
     except SRNASError as err:
-        print(f'error: {err}', file=sys.stderr)
+        print(f'error: {_one_line(err, getattr(args, "opt", None))}', file=sys.stderr)
         return 2
     finally:
         from srnas.nas import distributed

@@ -39,6 +39,8 @@ def data_config(cfg):
     unknown = sorted(set(cfg) - set(DATA_DEFAULTS))
     if unknown:
         raise DataError(f'data: unknown option(s) {unknown}; allowed: {sorted(DATA_DEFAULTS)}')
+    from classification.options import check_kinds
+    check_kinds(cfg, DATA_DEFAULTS, 'data')
     cfg = {**DATA_DEFAULTS, **cfg}
     if cfg['name'] not in DATASET_NAMES:
         raise DataError(f"data.name '{cfg['name']}' is not one of {', '.join(DATASET_NAMES)}")

@@ -12,8 +12,12 @@ betas 0.9/0.999, batch 32, HR patch 128 at x2 / 192 at x3 and x4, 1000 epochs
 of 1,941 iterations (DF2K with test_every 2000: 1,941,000 iterations), lr halved
 every 200 epochs, gradient norm clipped at 50, Set5 validation; test on
 Set5/Set14/B100/Urban100. The train YAML's header states this budget; ``demo`` = a few hundred iterations on the
-embedded demo photos (``demo_output/data``): 1000 iterations, batch 16,
-HR patch 64, Adam 5e-3 with cosine decay (the ``srnas demo`` recipe).
+embedded demo photos (``demo_output/data``): 500 iterations, batch 16,
+HR patch 48 at x2, Adam 5e-3 with cosine decay (the ``srnas demo`` recipe).
+
+Every path in the written files is absolute (data root, genotype, and the
+weights the test YAML reads: ``<--root>/experiments/<name>/models``, where
+``srnas train --root`` puts them), so the files work from any folder.
 """
 import argparse
 from pathlib import Path
@@ -40,15 +44,19 @@ def build_parser():
     parser.add_argument('--total_iter', type=int, default=None, help='override the preset iterations')
     parser.add_argument('--data_root', default=None,
                         help="datasets root (full: 'datasets', demo: 'demo_output/data')")
+    parser.add_argument('--root', default=None,
+                        help='folder that srnas train will give experiments/ (default: the working directory); '
+                             'the test YAML reads the trained weights from there')
     return parser
 
 
 def _run(args):
     result = derive_child(args.genotype, scale=args.scale, name=args.name, out_dir=args.out_dir,
                           preset=args.preset, num_feat=args.num_feat, total_iter=args.total_iter,
-                          data_root=args.data_root)
+                          data_root=args.data_root, root=args.root)
     print(f"genotype:   {result['genotype_file']}")
-    print(f"train YAML: {result['train_options']}   (srnas train -opt {result['train_options']})")
+    print(f"train YAML: {result['train_options']}   "
+          f"(srnas train -opt {result['train_options']} --root {result['root']})")
     print(f"test YAML:  {result['test_options']}   (srnas test -opt {result['test_options']})")
     print(f"child: {result['complexity']}")
 
@@ -90,12 +98,12 @@ def _demo_datasets(root, scale):
     from srnas.demo.data import split_folders
     train_gt, train_lq = split_folders(root, 'train_sub', scale)
     train = _paired('demo_train_sub', train_gt, train_lq, meta_info_file=str(Path(root) / 'train_sub' /
-                    'meta_info_GT.txt'), gt_size=32 * scale, use_hflip=True, use_rot=True,
+                    'meta_info_GT.txt'), gt_size=24 * scale, use_hflip=True, use_rot=True,
                     num_worker_per_gpu=0, batch_size_per_gpu=16)
     val = _paired('demo_val', *split_folders(root, 'val', scale))
     tests = {'test_1': _paired('demo_heldout', *split_folders(root, 'test', scale))}
-    # The foundation's demo recipe (srnas demo): high lr with cosine decay beats bicubic in ~1000 iterations.
-    schedule = {'total_iter': 1000, 'cosine': True, 'lr': 5e-3}
+    # The srnas demo recipe: high lr with cosine decay, 500 iterations on HR patches of 24 x scale.
+    schedule = {'total_iter': 500, 'cosine': True, 'lr': 5e-3}
     return train, val, tests, schedule, {'val_freq': 100, 'print_freq': 50, 'save_checkpoint_freq': 100}
 
 
@@ -124,35 +132,45 @@ def _budget_header(preset, total, train_opt):
 
 
 def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='full', num_feat=None,
-                 total_iter=None, data_root=None):
-    """Write the child's genotype file and train/test YAMLs; returns their paths and its complexity."""
+                 total_iter=None, data_root=None, root=None):
+    """Write the child's genotype file and train/test YAMLs; returns their paths and its complexity.
+
+    Relative arguments are resolved against the working directory and written as absolute paths;
+    ``root`` is where ``srnas train --root`` will put ``experiments/`` (default: the working directory).
+    """
     import yaml
 
     from srnas.spaces.genotypes import load_genotype_file, save_genotype
     from srnas.utils.errors import InputError
 
-    genotype_path = Path(genotype_path)
+    genotype_path = Path(genotype_path).resolve()
     genotype, extras = load_genotype_file(genotype_path)
     scale = scale or extras.get('scale')
     if not isinstance(scale, int) or scale < 1:
         raise InputError(f'{genotype_path}: no scale recorded; pass --scale')
     space = genotype['space']
     supernet = extras.get('supernet') or {}
+    if not isinstance(supernet, dict):
+        raise InputError(f"{genotype_path}: 'supernet' must be a mapping of the searched network's options")
+    for key in ('num_feat', 'num_blocks'):
+        value = supernet.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{genotype_path}: 'supernet.{key}' must be a positive integer, got {value!r}")
     num_blocks = None
     if preset == 'demo':
         num_feat = num_feat or supernet.get('num_feat')
         num_blocks = supernet.get('num_blocks')
     name = name or f'{space}_child_x{scale}' + ('_demo' if preset == 'demo' else '')
-    out_dir = Path(out_dir) if out_dir else genotype_path.parent / 'derived'
+    out_dir = Path(out_dir).resolve() if out_dir else genotype_path.parent / 'derived'
+    root = Path(root or '.').resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     child_genotype = save_genotype(genotype, out_dir / f'{name}_genotype.json',
                                    extra={'scale': scale, 'derived_from': str(genotype_path)})
     network = child_network_options(genotype, child_genotype.resolve(), scale, num_feat, num_blocks)
 
-    if preset == 'demo':
-        train_set, val_set, tests, schedule, freq = _demo_datasets(Path(data_root or 'demo_output/data'), scale)
-    else:
-        train_set, val_set, tests, schedule, freq = _full_datasets(Path(data_root or 'datasets'), scale)
+    data_root = Path(data_root or ('demo_output/data' if preset == 'demo' else 'datasets')).resolve()
+    datasets = _demo_datasets if preset == 'demo' else _full_datasets
+    train_set, val_set, tests, schedule, freq = datasets(data_root, scale)
     total = total_iter or schedule['total_iter']
     metrics = {'psnr': {'type': 'calculate_psnr', 'crop_border': scale, 'test_y_channel': True},
                'ssim': {'type': 'calculate_ssim', 'crop_border': scale, 'test_y_channel': True}}
@@ -178,7 +196,7 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     test_opt = {
         'name': f'{name}_test', 'model_type': 'SRModel', 'scale': scale, 'num_gpu': 'auto',
         'datasets': tests, 'network_g': network,
-        'path': {'pretrain_network_g': str(Path('experiments') / name / 'models' / 'net_g_latest.pth'),
+        'path': {'pretrain_network_g': str(root / 'experiments' / name / 'models' / 'net_g_latest.pth'),
                  'strict_load_g': True, 'param_key_g': 'params'},
         'val': {'save_img': False, 'suffix': None, 'metrics': metrics},
     }
@@ -195,7 +213,7 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     register_plugins()
     from basicsr.archs import build_network
     child = build_network(dict(network))
-    return {'genotype_file': child_genotype, 'genotype': genotype, 'network': network,
+    return {'genotype_file': child_genotype, 'genotype': genotype, 'network': network, 'root': root,
             'complexity': format_complexity(complexity_report(child, scale)), 'child': child, **paths}
 
 

@@ -82,11 +82,23 @@ def _run(args):
 
 def _network_from_yaml(path):
     from srnas.utils.network_options import network_options
+    from srnas.utils.options import TOP_LEVEL_KEYS, check_network_options
     network, scale, opt = network_options(path, None, None)
     if 'genotype' not in network:
         raise InputError(f"{path}: option 'network_g' is not a searched child (no genotype)")
     network.setdefault('upscale', scale)
-    return network, (opt.get('path') or {}).get('pretrain_network_g')
+    check_network_options(dict(opt, network_g=network), path)
+    unknown = sorted(k for k in opt if k not in TOP_LEVEL_KEYS and not k.startswith('network_'))
+    if unknown:
+        raise InputError(f"{path}: option '{unknown[0]}': unknown top-level key (known: "
+                         f"{', '.join(sorted(TOP_LEVEL_KEYS))}, network_*)")
+    weights = opt.get('path').get('pretrain_network_g') if isinstance(opt.get('path'), dict) else None
+    if weights is not None and not isinstance(weights, str):
+        raise InputError(f"{path}: option 'path.pretrain_network_g': expected the path of a weights file, "
+                         f'got {weights!r}')
+    if weights is not None and not Path(weights).expanduser().is_file():
+        raise InputError(f"{path}: option 'path.pretrain_network_g': weights file not found: {weights}")
+    return network, weights
 
 
 def build_child(network):

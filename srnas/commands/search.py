@@ -47,7 +47,7 @@ def main(argv):
     from srnas.nas import distributed
     from srnas.utils.cli import run_guarded
     try:
-        return run_guarded('search', _run_and_report, args)
+        return run_guarded('search', _run_and_report, args, option_file=args.opt)
     finally:
         distributed.teardown()
 
@@ -156,6 +156,13 @@ def _build_dataset(opt, phase, image_range=None):
     return dataset, dataset_opt
 
 
+def _plot_mode(value):
+    """``search.plot``: true (redraw every epoch), false (never), or the loop's 'epoch' | 'end' | 'off'."""
+    if isinstance(value, bool):
+        return 'epoch' if value else 'off'
+    return value  # anything else is checked by the loop with the allowed values in the message
+
+
 def _prepare_experiment(exp_dir, auto_resume):
     exp_dir = Path(exp_dir)
     if exp_dir.exists() and not auto_resume and any(exp_dir.iterdir()):
@@ -231,7 +238,8 @@ def _build_task(opt, opt_path):
                     'iters_per_epoch': self.iters_per_epoch}
 
         def genotype_meta(self, genotype_json):
-            return {'scale': opt['scale'], 'search_options': str(opt_path), 'supernet': dict(opt['network_g'])}
+            return {'scale': opt['scale'], 'search_options': str(Path(opt_path).resolve()),
+                    'supernet': dict(opt['network_g'])}
 
         def state_dict(self):
             return {**super().state_dict(), 'schedulers': [s.state_dict() for s in self.schedulers]}
@@ -272,10 +280,11 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             early_stopping_patience=search.get('early_stopping_patience'),
             keep_checkpoints=search.get('keep_checkpoints', 2),
             checkpoint_every_iters=search.get('checkpoint_every_iters'), nonfinite=search.get('nonfinite', 'skip'),
-            plot='epoch' if search.get('plot', True) else 'off', amp=search.get('amp', 'none'),
+            plot=_plot_mode(search.get('plot', True)), amp=search.get('amp', 'none'),
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
             warn=lambda line: print(line, file=sys.stderr, flush=True),  # shown even with --quiet
+            log_every=(opt.get('logger') or {}).get('print_freq'),
             name=opt['name'], summary={'network': opt['network_g'], 'architect': opt['architect'], 'scale': opt['scale']})
         resume = search_loop.resume_candidates(exp_dir) if auto_resume else None  # newest first, with fallback
         result = search_loop.run_search(task, loop, resume=resume)

@@ -25,4 +25,5 @@ def main(argv):
     args = build_parser().parse_args(argv)
     from srnas.utils.pipelines import run_train
     return run_guarded('train', run_train, args.opt, root_path=args.root, auto_resume=args.auto_resume,
-                       debug=args.debug, overrides=args.force_yml, launcher=args.launcher)
+                       debug=args.debug, overrides=args.force_yml, launcher=args.launcher,
+                       option_file=args.opt)

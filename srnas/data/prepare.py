@@ -13,6 +13,7 @@ from srnas.data.bicubic import bicubic_downscale, modcrop
 from srnas.nas.files import atomic_write_text, remove_interrupted_writes
 from srnas.utils.errors import InputError
 from srnas.utils.image_io import list_images, read_image, write_image
+from srnas.utils.progress import track
 
 
 def prepare_benchmark(hr_dir, out_dir, scales=(2, 3, 4), mod=None):
@@ -32,7 +33,7 @@ def prepare_benchmark(hr_dir, out_dir, scales=(2, 3, 4), mod=None):
     for scale in scales:
         crop = mod or scale
         gt_dir, lq_dir = out_dir / f'GTmod{crop}', out_dir / f'LRbicx{scale}'
-        for path in images:
+        for path in track(images, f'prepare x{scale} {out_dir.name}'):
             hr = modcrop(read_image(path), crop)
             write_image(gt_dir / f'{path.stem}.png', hr)
             write_image(lq_dir / f'{path.stem}.png', bicubic_downscale(hr, scale))
@@ -108,11 +109,12 @@ def prepare_subimages(hr_dir, out_dir, scales=(2, 3, 4), crop_size=480, step=240
     for folder in ['', name] + [lr_name.format(scale=scale) for scale in scales]:
         remove_interrupted_writes(out_dir / folder)  # a previous run killed mid-write: rewritten below
     tasks = [(p, out_dir, tuple(scales), crop_size, step, lr_dirs, name, lr_name) for p in images]
+    desc = f'sub-images {name}'
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            metas = list(pool.map(_sub_images_of_one, tasks))
+            metas = list(track(pool.map(_sub_images_of_one, tasks), desc, total=len(tasks)))
     else:
-        metas = [_sub_images_of_one(t) for t in tasks]
+        metas = [_sub_images_of_one(t) for t in track(tasks, desc)]
     meta_path = out_dir / f'meta_info_{name}.txt'
     return atomic_write_text(meta_path, ''.join(line + '\n' for meta in metas for line in meta))
 

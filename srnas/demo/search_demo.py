@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 DEFAULT_OPTIONS = Path(__file__).resolve().parents[2] / 'options' / 'search' / 'demo_sac_dlsr_x2.yml'
-DEFAULT_RETRAIN_ITERS = 1000
+DEFAULT_RETRAIN_ITERS = 500
 DEFAULT_THREADS = 1  # on a busy 2-core CPU, competing OpenMP threads make training many times slower
 
 
@@ -54,11 +54,12 @@ def run_search_demo(output_root='demo_output', options=DEFAULT_OPTIONS, retrain_
     print(f'[search demo] {format_separation(searched["history"][-1])}', flush=True)
 
     derived = derive_child(searched['genotype_file'], preset='demo', data_root=data_root,
-                           total_iter=retrain_iters, out_dir=output_root / 'options')
+                           total_iter=retrain_iters, out_dir=output_root / 'options',
+                           root=output_root)
     print(f"[search demo] retraining the child for {retrain_iters} iterations ({derived['train_options']}) ...",
           flush=True)
     _quiet_validation(derived['train_options'], retrain_iters)
-    run_train(derived['train_options'], root_path=output_root)
+    run_train(derived['train_options'], root_path=output_root, brief=True)
     train_opt = read_yaml(derived['train_options'])
     weights = output_root / 'experiments' / train_opt['name'] / 'models' / 'net_g_latest.pth'
     model = load_trained(derived['train_options'], weights)

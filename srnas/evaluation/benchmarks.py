@@ -84,10 +84,11 @@ def super_resolve(model, lq, device='cpu', tile=0, tile_pad=10, scale=None, allo
     return tensor_to_bgr_uint8(y)
 
 
-def evaluate_pairs(pairs, scale, upscale_fn):
+def evaluate_pairs(pairs, scale, upscale_fn, desc='evaluate'):
     """Mean PSNR/SSIM of ``upscale_fn(lq) -> sr`` over the pairs; also per-image values."""
+    from srnas.utils.progress import track
     per_image = []
-    for pair in pairs:
+    for pair in track(pairs, desc):
         lq, gt = read_checked_pair(pair, scale)
         sr = upscale_fn(lq)
         per_image.append((pair.name, *score(sr, gt, scale)))
@@ -104,13 +105,14 @@ def evaluate_model(model, sets, scale, device='cpu', tile=0, tile_pad=10):
     """{set_name: metrics} of ``model`` over ``sets`` = {name: set_root | (gt_dir, lq_dir[, tmpl])}."""
     model = model.to(device).eval()
     return {name: evaluate_pairs(_pairs_of(spec, scale), scale,
-                                 lambda lq: super_resolve(model, lq, device, tile, tile_pad, scale))
+                                 lambda lq: super_resolve(model, lq, device, tile, tile_pad, scale), f'test {name}')
             for name, spec in sets.items()}
 
 
 def evaluate_bicubic(sets, scale):
     """{set_name: metrics} of MATLAB-bicubic upsampling over the same sets."""
-    return {name: evaluate_pairs(_pairs_of(spec, scale), scale, lambda lq: bicubic_upscale(lq, scale))
+    return {name: evaluate_pairs(_pairs_of(spec, scale), scale, lambda lq: bicubic_upscale(lq, scale),
+                                 f'bicubic {name}')
             for name, spec in sets.items()}
 
 

@@ -13,7 +13,8 @@ import torch
 
 from srnas.basicsr_compat import register_plugins
 from srnas.utils.options import load_options
-from srnas.utils.pipelines import basicsr_argv, patched_argv
+from srnas.utils.pipelines import basicsr_argv, fresh_basicsr_logger, patched_argv
+from srnas.utils.progress import TrackedLoader
 
 
 def _convert_official_weights(opt):
@@ -66,6 +67,7 @@ def run_test(opt_path, root_path=None, overrides=None):
     opt['val'].setdefault('suffix', None)
     opt['val'].setdefault('save_img', False)
     make_exp_dirs(opt)
+    fresh_basicsr_logger()
     log_file = osp.join(opt['path']['log'], f"test_{opt['name']}_{get_time_str()}.log")
     logger = get_root_logger(logger_name='basicsr', log_level=logging.INFO, log_file=log_file)
     logger.info(get_env_info())
@@ -78,7 +80,15 @@ def run_test(opt_path, root_path=None, overrides=None):
         loaders.append(build_dataloader(dataset, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'],
                                         sampler=None, seed=opt['manual_seed']))
         logger.info(f"Number of test images in {dataset_opt['name']}: {len(dataset)}")
-    model = build_model(opt)
+    try:
+        model = build_model(opt)
+    except RuntimeError as err:  # torch's load_state_dict: the weights were trained for another network_g
+        if 'state_dict' not in str(err):
+            raise
+        from srnas.utils.errors import InputError
+        lines = str(err).strip().splitlines()
+        raise InputError(f"{opt_path}: option 'path.pretrain_network_g': {opt['path']['pretrain_network_g']} does "
+                         f"not fit option 'network_g' ({lines[min(1, len(lines) - 1)].strip()})") from None
     metrics_opt = opt['val'].get('metrics')
     results = {}
     for loader in loaders:
@@ -86,14 +96,15 @@ def run_test(opt_path, root_path=None, overrides=None):
         has_gt = loader.dataset.opt.get('dataroot_gt') is not None
         logger.info(f'Testing {set_name}...')
         model.opt['val']['metrics'] = metrics_opt if has_gt else None
-        model.validation(loader, current_iter=opt['name'], tb_logger=None, save_img=opt['val']['save_img'])
+        model.validation(TrackedLoader(loader, f'test {set_name}'), current_iter=opt['name'], tb_logger=None,
+                         save_img=opt['val']['save_img'])
         if has_gt and metrics_opt:
             results[set_name] = dict(model.metric_results)
     model.opt['val']['metrics'] = metrics_opt
     net = model.get_bare_model(model.net_g)
     report = complexity_report(net, opt['scale'], num_in_ch=opt['network_g'].get('num_in_ch', 3))
     return {'metrics': results, 'complexity': report, 'name': opt['name'], 'scale': opt['scale'],
-            'results_root': opt['path']['results_root']}
+            'results_root': opt['path']['results_root'], 'save_img': bool(opt['val']['save_img'])}
 
 
 def format_test_report(report):
@@ -109,7 +120,8 @@ def format_test_report(report):
             cells = [_fmt(n, per_set.get(n)) for n in names]
             lines.append(f'| {set_name} | ' + ' | '.join(cells) + ' |')
     lines.append(format_complexity(report['complexity']))
-    lines.append(f"Images: {osp.join(report['results_root'], 'visualization')}")
+    if report.get('save_img'):  # no folder to point at when no image was written
+        lines.append(f"Images: {osp.join(report['results_root'], 'visualization')}")
     return '\n'.join(lines)
 
 

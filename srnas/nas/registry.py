@@ -34,13 +34,13 @@ class Registry:
         return add if obj is None else add(obj)
 
     def get(self, name: str, where: str = ''):
-        if name not in self._items:
+        if name not in self:
             prefix = f'{where}: ' if where else ''
             raise NASConfigError(f'{prefix}unknown {self.what} {name!r}; choose one of {sorted(self._items)}')
         return self._items[name]
 
     def __contains__(self, name) -> bool:
-        return name in self._items
+        return isinstance(name, str) and name in self._items  # a list or mapping from a bad file is no name
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._items))

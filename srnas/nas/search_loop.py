@@ -170,6 +170,7 @@ class LoopOptions:
     amp: str = 'none'                               # none | bf16 | fp16 (CUDA): srnas.nas.precision
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
+    log_every: Optional[int] = None                 # progress lines off a terminal: steps between two lines
     log: Callable[[str], None] = print
     warn: Optional[Callable[[str], None]] = None    # resumes, fallbacks, non-finite steps (default: log)
     name: str = 'search'
@@ -286,10 +287,11 @@ def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int,
         task.load_epoch_state(progress['task'])
         ckpt.set_rng_state(progress['rng'])
     arch_batches = progress['arch_batches'] if progress is not None else 0
-    if opts.progress:
-        from tqdm import tqdm
-        batches = tqdm(batches, desc=f'search epoch {epoch + 1}/{opts.epochs}', leave=False, initial=steps,
-                       total=len(source) if hasattr(source, '__len__') else None)
+    if opts.progress:  # a bar on a terminal, else a line every log_every steps (srnas.utils.progress)
+        from srnas.utils.progress import track
+        batches = track(batches, f'search epoch {epoch + 1}/{opts.epochs}', every=opts.log_every, write=opts.log,
+                        total=len(source) - steps if hasattr(source, '__len__') else None,
+                        status=lambda: {**means.means(), 'lr': task.learning_rate()})
     # the architect's step_order (DLSR reference: weights_first) or the loop option decide
     weights_first = 'weights_first' in (opts.order, getattr(task.architect, 'step_order', None))
     every = opts.checkpoint_every_iters
@@ -345,6 +347,14 @@ def _log_line(entry, epochs):
     if entry.get('top2_margin'):
         parts.append('(top-2 margins ' + ' '.join(f'{m:.3f}' for m in entry['top2_margin']) + ')')
     return ' '.join(parts)
+
+
+def _search_eta(epoch_seconds, epochs_left):
+    """`` | eta H:MM:SS`` of the whole search from the mean epoch time so far (nothing after the last epoch)."""
+    if not epochs_left:
+        return ''
+    from srnas.utils.progress import format_duration
+    return f' | search eta {format_duration(sum(epoch_seconds) / len(epoch_seconds) * epochs_left)}'
 
 
 def _tensorboard(writer, entry):
@@ -488,6 +498,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     recorder = _recorder(task, history)
     guard = NumericGuard(opts.nonfinite, opts.warning, can_roll_back=lambda: bool(resume_candidates(opts.out_dir)))
     plots, stopped = [], False
+    session_seconds = []  # wall time of the epochs run by this process, for the ETA
 
     def save_mid_epoch(at_epoch, step, at_progress):
         _save_checkpoint(task, opts, at_epoch, history, genotypes, amp, step=step, progress=at_progress)
@@ -531,7 +542,8 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
             if opts.plot == 'epoch':
                 plots = plot_alphas(recorder, outputs.dir / 'plots')
             _save_checkpoint(task, opts, epoch, history, genotypes, amp)
-            opts.log(_log_line(entry, opts.epochs))
+            session_seconds.append(time.time() - started)
+            opts.log(_log_line(entry, opts.epochs) + _search_eta(session_seconds, opts.epochs - epoch - 1))
             epoch += 1
         if stopped:
             opts.log(f'early stopping: the validation loss has not improved for more than '

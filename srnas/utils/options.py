@@ -207,6 +207,17 @@ def _model_extra_keys(model_cls):
     return extra
 
 
+def check_network_options(opt, path, key='network_g'):
+    """``opt[key]`` names a registered network and only its constructor arguments (InputError otherwise)."""
+    from srnas.basicsr_compat import register_plugins
+    register_plugins()
+    from basicsr.utils.registry import ARCH_REGISTRY
+    from srnas.utils.option_schema import check_shapes
+    check = _Checker(path)
+    check_shapes({key: opt.get(key)}, check)
+    _check_network(opt, key, check, ARCH_REGISTRY)
+
+
 def _check_network(opt, key, check, registry):
     net_opt = opt[key]
     if not isinstance(net_opt, dict):
@@ -214,6 +225,7 @@ def _check_network(opt, key, check, registry):
     arch_cls = check.registered(registry, net_opt.get('type'), f'{key}.type')
     params = inspect.signature(arch_cls).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        _try_build(arch_cls, net_opt, key, check)
         return
     for arg in net_opt:
         if arg != 'type' and arg not in params:
@@ -224,6 +236,18 @@ def _check_network(opt, key, check, registry):
             check.fail(f'{key}.{name}', f"required by {net_opt['type']} but missing")
     if 'upscale' in net_opt and 'scale' in opt and net_opt['upscale'] != opt['scale']:
         check.fail(f'{key}.upscale', f"is {net_opt['upscale']} but 'scale' is {opt['scale']}")
+    _try_build(arch_cls, net_opt, key, check)
+
+
+def _try_build(arch_cls, net_opt, key, check):
+    """Build the network once: a value of the wrong type or size fails here, named, not inside BasicSR."""
+    from srnas.errors import SRNASError
+    try:
+        arch_cls(**{k: v for k, v in net_opt.items() if k != 'type'})
+    except SRNASError as exc:
+        check.fail(key, str(exc))
+    except (TypeError, ValueError, RuntimeError, AttributeError, KeyError, IndexError, ZeroDivisionError) as exc:
+        check.fail(key, f"cannot build {net_opt['type']} from these arguments ({type(exc).__name__}: {exc})")
 
 
 def validate_options(opt, path, is_train=True, check_data=True, search=False):
@@ -234,10 +258,12 @@ def validate_options(opt, path, is_train=True, check_data=True, search=False):
     from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, \
         MODEL_REGISTRY
 
+    from srnas.utils.option_schema import check_shapes, check_values
     check = _Checker(path)
     for required in ('name', 'model_type', 'datasets', 'network_g'):
         if required not in opt:
             check.fail(required, 'missing')
+    check_shapes(opt, check)
     if search:
         if opt['model_type'] != SEARCH_MODEL_TYPE:
             check.fail('model_type', f"must be {SEARCH_MODEL_TYPE} in a search file, got {opt['model_type']!r}")
@@ -262,6 +288,7 @@ def validate_options(opt, path, is_train=True, check_data=True, search=False):
     if is_train:
         _check_train_section(opt, check, model_cls, LOSS_REGISTRY)
     _check_metrics(opt, check, METRIC_REGISTRY)
+    check_values(opt, check, is_train, search)
     _check_pretrained(opt, check)
     if not isinstance(opt['datasets'], dict) or not opt['datasets']:
         check.fail('datasets', 'expected at least one dataset')

@@ -56,7 +56,7 @@ def _build_optimizer(spec, params, sa_on):
     kind = spec.get('type', 'adam')
     allowed = {'adam': ('type', 'lr', 'betas', 'weight_decay', 'eps'),
                'sgd': ('type', 'lr', 'momentum', 'weight_decay')}
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise NASConfigError(f"architect.optimizer.type must be 'adam' or 'sgd', got {kind!r}")
     unknown = sorted(set(spec) - set(allowed[kind]))
     if unknown:
@@ -80,6 +80,8 @@ class Architect:
 
     def __init__(self, model, loss_fn: Callable[[Any, Any], torch.Tensor], config: Optional[Mapping] = None,
                  weight_optimizer: Optional[torch.optim.Optimizer] = None):
+        if config is not None and not isinstance(config, Mapping):
+            raise NASConfigError(f'architect must be a mapping of options, got {config!r}')
         config = dict(config or {})
         self.kind = config.get('type', 'first_order')
         if self.kind not in ARCHITECT_REGISTRY:
