@@ -34,16 +34,18 @@ time). E.g. ``--impls official,srnas+naive,srnas``.
 Every measurement runs in a FRESH subprocess (so the official modules, which
 share names like ``operations``, never meet, and memory is per measurement):
 build the model, one warm-up call, then ``--calls`` timed calls (median).
-Memory = growth of the process's peak resident set (``getrusage`` ru_maxrss)
-from just before the warm-up to the end: the extra memory the step needs on
-top of model + inputs. Rounds interleave the implementations (order reversed
+Memory = the process's peak resident set during warm-up and timed calls
+(``VmHWM`` of /proc/self/status, reset to the current RSS through
+/proc/self/clear_refs just before the warm-up) minus the RSS at that moment:
+the extra memory the step needs on top of the built model and inputs. Rounds interleave the implementations (order reversed
 every other round), so machine drift hits them alike; the ratio of each round
 is taken within the round and its median reported, with the load average.
+Times are wall clock and process CPU time (on a loaded machine CPU time is the
+steadier of the two; both are given).
 """
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -81,13 +83,14 @@ def _official_args(**extra):
                            arch_learning_rate=ARCH_ADAM['lr'], arch_weight_decay=ARCH_ADAM['weight_decay'], **extra)
 
 
-def _weight_step(model, params, loss, torch):
-    """One SGD weight step so the momentum buffers exist (the unrolled step reads them)."""
+def weight_optimizer(params, torch):
+    """The weight SGD with filled momentum buffers (the unrolled second-order step reads them)."""
     opt = torch.optim.SGD(params, WEIGHT_SGD['lr'], momentum=WEIGHT_SGD['momentum'],
                           weight_decay=WEIGHT_SGD['weight_decay'])
-    loss.backward()
-    opt.step()
-    model.zero_grad(set_to_none=True)
+    gen = torch.Generator().manual_seed(1)
+    for group in opt.param_groups:
+        for param in group['params']:
+            opt.state[param]['momentum_buffer'] = 1e-3 * torch.randn(param.shape, generator=gen)
     return opt
 
 
@@ -105,7 +108,7 @@ def official_step(case, root, batch_size):
         model = model_search.Network(16, 10, 8, criterion).train()
         if case == 'darts_fwd_bwd':
             return _fwd_bwd(model, lambda: model._loss(xv, yv))
-        opt = _weight_step(model, model.parameters(), model._loss(xt, yt), torch)
+        opt = weight_optimizer(model.parameters(), torch)
         arch = darts_architect.Architect(model, _official_args())
         unrolled = case == 'darts_second_order'
 
@@ -132,7 +135,7 @@ def official_step(case, root, batch_size):
         if case == 'nb201_fwd_bwd':
             return _fwd_bwd(model, lambda: model._loss(xv, yv))
         params, rho = model.get_weights(), 0.01
-    opt = _weight_step(model, params, model._loss(xt, yt), torch)
+    opt = weight_optimizer(params, torch)
     arch = Architect(model, _official_args(sam=True, rho_alpha_sam=rho, epsilon_sam=0.01, k_sam=1))
 
     def step():
@@ -189,7 +192,7 @@ def srnas_step(case, modifiers, batch_size):
 
     if case.endswith('fwd_bwd'):
         return _fwd_bwd(model, lambda: loss_fn(model, (xv, yv)))
-    weight_opt = _weight_step(model, model.weights(), loss_fn(model, (xt, yt)), torch)
+    weight_opt = weight_optimizer(model.weights(), torch)
     if case == 'darts_first_order':
         config = {'type': 'first_order'}
     elif case == 'darts_second_order':
@@ -201,8 +204,22 @@ def srnas_step(case, modifiers, batch_size):
 
 
 # ------------------------------------------------------------------------------------------------- worker
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+def _status_kb(field):
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0); False if not allowed."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as handle:
+            handle.write('5')
+        return True
+    except OSError:
+        return False
 
 
 def worker(args):
@@ -215,7 +232,9 @@ def worker(args):
     else:
         step = srnas_step(args.case, set(modifiers), args.batch)
     build_s = time.perf_counter() - start
-    base_mb = peak_rss_mb()
+    base_mb = _status_kb('VmRSS') / 1024.0
+    if not reset_peak_rss():
+        raise SystemExit('side_by_side: cannot reset the peak RSS (/proc/self/clear_refs); memory would be wrong')
     start = time.perf_counter()
     step()  # warm-up (includes torch.compile's compilation)
     first_s = time.perf_counter() - start
@@ -226,7 +245,7 @@ def worker(args):
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     result = {'impl': args.impl, 'case': args.case, 'wall_s': statistics.median(walls), 'cpu_s': statistics.median(cpus),
-              'first_call_s': first_s, 'build_s': build_s, 'peak_extra_mb': peak_rss_mb() - base_mb,
+              'first_call_s': first_s, 'build_s': build_s, 'peak_extra_mb': _status_kb('VmHWM') / 1024.0 - base_mb,
               'base_mb': base_mb, 'loadavg_1min': os.getloadavg()[0]}
     print(MARK + json.dumps(result), flush=True)
 
@@ -257,11 +276,13 @@ def summarise(samples, impls):
             if not runs:
                 continue
             rows[impl] = {'wall_s': statistics.median(r['wall_s'] for r in runs),
+                          'cpu_s': statistics.median(r['cpu_s'] for r in runs),
                           'peak_extra_mb': statistics.median(r['peak_extra_mb'] for r in runs),
                           'first_call_s': statistics.median(r['first_call_s'] for r in runs), 'rounds': len(runs)}
             if impl != base and by_impl.get(base):
                 pairs = list(zip(runs, by_impl[base]))
                 rows[impl]['time_ratio'] = statistics.median(r['wall_s'] / b['wall_s'] for r, b in pairs)
+                rows[impl]['cpu_ratio'] = statistics.median(r['cpu_s'] / b['cpu_s'] for r, b in pairs)
                 rows[impl]['memory_ratio'] = statistics.median(r['peak_extra_mb'] / b['peak_extra_mb'] for r, b in pairs)
         table[case] = rows
     return table
@@ -269,12 +290,31 @@ def summarise(samples, impls):
 
 def markdown(table, impls):
     base = impls[0]
-    lines = [f'| case | impl | median s | peak extra MB | time / {base} | memory / {base} |', '|---|---|---|---|---|---|']
+    lines = [f'| case | impl | wall s | CPU s | peak extra MB | wall / {base} | CPU / {base} | memory / {base} |',
+             '|---|---|---|---|---|---|---|---|']
     for case, rows in table.items():
         for impl, row in rows.items():
-            ratio = (f"{row['time_ratio']:.2f}x | {row['memory_ratio']:.2f}x" if 'time_ratio' in row else '- | -')
-            lines.append(f"| {case} | {impl} | {row['wall_s']:.3f} | {row['peak_extra_mb']:.0f} | {ratio} |")
+            ratio = (f"{row['time_ratio']:.2f}x | {row['cpu_ratio']:.2f}x | {row['memory_ratio']:.2f}x"
+                     if 'time_ratio' in row else '- | - | -')
+            lines.append(f"| {case} | {impl} | {row['wall_s']:.3f} | {row['cpu_s']:.3f} | "
+                         f"{row['peak_extra_mb']:.0f} | {ratio} |")
     return '\n'.join(lines)
+
+
+def print_saved(path):
+    """The table of a (possibly interrupted) run, cut to the rounds every case and impl completed."""
+    sys.path.insert(0, str(REPO))
+    from srnas.nas.files import read_mapping
+    saved = read_mapping(path, 'side-by-side results')
+    samples = saved['samples']
+    impls = [i for i in saved['args']['impls'].split(',') if i]
+    complete = min(len(runs) for by_impl in samples.values() for runs in by_impl.values())
+    samples = {case: {impl: runs[:complete] for impl, runs in by_impl.items()} for case, by_impl in samples.items()}
+    loads = [s['loadavg_1min'] for by_impl in samples.values() for runs in by_impl.values() for s in runs]
+    print(f'{complete} complete rounds; 1-min load average: median {statistics.median(loads):.2f}, '
+          f'min {min(loads):.2f}, max {max(loads):.2f}')
+    print(markdown(summarise(samples, impls), impls))
+    return 0
 
 
 def parse_impls(text, official_root):
@@ -305,12 +345,16 @@ def main(argv=None):
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--json', type=Path, help='write every sample and the summary here (after each measurement)')
+    parser.add_argument('--from-json', type=Path,
+                        help='print the table of an earlier --json file, using only its complete rounds')
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--case', help=argparse.SUPPRESS)
     parser.add_argument('--impl', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
+    if args.from_json:
+        return print_saved(args.from_json)
     cases = [c for c in args.cases.split(',') if c]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
