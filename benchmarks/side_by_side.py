@@ -26,8 +26,8 @@ Cases (all CPU, batch 16, 32x32 inputs, 10 classes, one torch thread):
 
 Implementations (``--impls``): ``official``, and ``srnas`` with optional
 modifiers joined by ``+``: ``naive`` (turn the zero-op skip off: every
-candidate computed, as before the speed-up), ``cl`` (channels_last inputs and
-weights), ``bf16`` (bf16 autocast around every loss), ``compile``
+candidate computed, as before the speed-up), ``cl`` (``channels_last=True``: NHWC
+weights and activations), ``bf16`` (bf16 autocast around every loss), ``compile``
 (``torch.compile`` of the supernet; the first call's extra time is the compile
 time). E.g. ``--impls official,srnas+naive,srnas``.
 
@@ -36,8 +36,9 @@ share names like ``operations``, never meet, and memory is per measurement):
 build the model, one warm-up call, then ``--calls`` timed calls (median).
 Memory = the process's peak resident set during warm-up and timed calls
 (``VmHWM`` of /proc/self/status, reset to the current RSS through
-/proc/self/clear_refs just before the warm-up) minus the RSS at that moment:
-the extra memory the step needs on top of the built model and inputs. Rounds interleave the implementations (order reversed
+/proc/self/clear_refs just before the warm-up; benchmarks/peak_memory.py)
+minus the RSS at that moment: the extra memory the step needs on top of the
+built model and inputs. Rounds interleave the implementations (order reversed
 every other round), so machine drift hits them alike; the ratio of each round
 is taken within the round and its median reported, with the load average.
 Times are wall clock and process CPU time (on a loaded machine CPU time is the
@@ -54,6 +55,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / 'benchmarks'))
+from peak_memory import PeakMemory  # noqa: E402
 CASES = ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order', 'pcdarts_fwd_bwd', 'a2m_step',
          'nb201_fwd_bwd', 'nb201_a2m_step')
 SRNAS_MODIFIERS = ('naive', 'cl', 'bf16', 'compile')
@@ -166,21 +169,22 @@ def srnas_step(case, modifiers, batch_size):
 
     torch.manual_seed(0)
     (xv, yv), (xt, yt) = make_batches(batch_size)
+    nhwc = 'cl' in modifiers  # space.channels_last
     if case in ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order'):
-        model = DartsSearchNetwork(channels=16, num_classes=10, layers=8)
+        model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, channels_last=nhwc)
     elif case == 'pcdarts_fwd_bwd':
-        model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, partial_k=4, edge_normalization=True)
+        model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, partial_k=4, edge_normalization=True,
+                                   channels_last=nhwc)
     elif case == 'a2m_step':
-        model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, primitives=SEVEN_OPS)
+        model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, primitives=SEVEN_OPS, channels_last=nhwc)
     else:
-        model = NB201SearchNetwork(channels=16, cells_per_stage=5, num_classes=10)
+        model = NB201SearchNetwork(channels=16, cells_per_stage=5, num_classes=10, channels_last=nhwc)
     model.train()
     if 'naive' in modifiers:
         for module in model.modules():
             if isinstance(module, MixedOp):
                 module.skip_zero_candidates = False
-    if 'cl' in modifiers:
-        model = model.to(memory_format=torch.channels_last)
+    if nhwc:  # the supernet converts its input too; converting here keeps that copy out of the timing
         xv, xt = (x.contiguous(memory_format=torch.channels_last) for x in (xv, xt))
     forward = torch.compile(model) if 'compile' in modifiers else model
     autocast = ((lambda: torch.autocast('cpu', dtype=torch.bfloat16)) if 'bf16' in modifiers
@@ -204,24 +208,6 @@ def srnas_step(case, modifiers, batch_size):
 
 
 # ------------------------------------------------------------------------------------------------- worker
-def _status_kb(field):
-    with open('/proc/self/status') as status:
-        for line in status:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
-def reset_peak_rss():
-    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0); False if not allowed."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as handle:
-            handle.write('5')
-        return True
-    except OSError:
-        return False
-
-
 def worker(args):
     import torch
     torch.set_num_threads(args.threads)
@@ -232,21 +218,19 @@ def worker(args):
     else:
         step = srnas_step(args.case, set(modifiers), args.batch)
     build_s = time.perf_counter() - start
-    base_mb = _status_kb('VmRSS') / 1024.0
-    if not reset_peak_rss():
-        raise SystemExit('side_by_side: cannot reset the peak RSS (/proc/self/clear_refs); memory would be wrong')
-    start = time.perf_counter()
-    step()  # warm-up (includes torch.compile's compilation)
-    first_s = time.perf_counter() - start
-    walls, cpus = [], []
-    for _ in range(args.calls):
-        wall, cpu = time.perf_counter(), time.process_time()
-        step()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
+    with PeakMemory() as peak:
+        start = time.perf_counter()
+        step()  # warm-up (includes torch.compile's compilation)
+        first_s = time.perf_counter() - start
+        walls, cpus = [], []
+        for _ in range(args.calls):
+            wall, cpu = time.perf_counter(), time.process_time()
+            step()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
     result = {'impl': args.impl, 'case': args.case, 'wall_s': statistics.median(walls), 'cpu_s': statistics.median(cpus),
-              'first_call_s': first_s, 'build_s': build_s, 'peak_extra_mb': _status_kb('VmHWM') / 1024.0 - base_mb,
-              'base_mb': base_mb, 'loadavg_1min': os.getloadavg()[0]}
+              'first_call_s': first_s, 'build_s': build_s, 'peak_extra_mb': peak.extra_mb,
+              'base_mb': peak.start_mb, 'loadavg_1min': os.getloadavg()[0]}
     print(MARK + json.dumps(result), flush=True)
 
 
