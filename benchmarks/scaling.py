@@ -13,10 +13,10 @@ one warm-up iteration, then ``--calls`` timed iterations (median); peak memory
 is the peak RSS during warm-up and timed iterations minus the RSS before them
 (``benchmarks/peak_memory.py``). CPU, one torch thread, short settings:
 
-  width     DARTS supernet (8 ops, 8 cells), C in 8/16/24/32, batch 8, 32x32
-  batch     DARTS supernet C=16, batch 4/8/16/32, 32x32
+  width     DARTS supernet (8 ops, 8 cells), C in 8/16/32, batch 8, 32x32
+  batch     DARTS supernet C=16, batch 4/8/16, 32x32
   k         DARTS supernet C=16, batch 8, partial channels K = 1/2/4/8 (PC-DARTS, edge normalisation)
-  sr_patch  DLSR supernet x2 (48 features, SAC K=4), batch 2, LR patches 48/64/80/96 (HR 96..192), L1 loss,
+  sr_patch  DLSR supernet x2 (48 features, SAC K=4), batch 2, LR patches 48/64/96 (HR 96..192), L1 loss,
             Adam weights
 
 Communication: under torchrun every weight step all-reduces the weight gradient
@@ -40,10 +40,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MARK = 'SCALING_RESULT '
 SWEEPS = {
-    'width': [{'space': 'darts', 'channels': c, 'batch': 8} for c in (8, 16, 24, 32)],
-    'batch': [{'space': 'darts', 'channels': 16, 'batch': b} for b in (4, 8, 16, 32)],
+    'width': [{'space': 'darts', 'channels': c, 'batch': 8} for c in (8, 16, 32)],
+    'batch': [{'space': 'darts', 'channels': 16, 'batch': b} for b in (4, 8, 16)],
     'k': [{'space': 'darts', 'channels': 16, 'batch': 8, 'partial_k': k} for k in (1, 2, 4, 8)],
-    'sr_patch': [{'space': 'dlsr', 'patch': p, 'batch': 2, 'partial_k': 4} for p in (48, 64, 80, 96)],
+    'sr_patch': [{'space': 'dlsr', 'patch': p, 'batch': 2, 'partial_k': 4} for p in (48, 64, 96)],
 }
 # (name, bus bandwidth in GB/s, per-hop latency in microseconds): assumptions for the on-paper estimate.
 LINKS = (('NVLink (8x H100, NCCL bus bandwidth)', 300.0, 5.0),
