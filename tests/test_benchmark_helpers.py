@@ -88,3 +88,15 @@ def test_side_by_side_rejects_bad_impls_and_a_missing_official_root(tmp_path):
     with pytest.raises(SystemExit, match='lacks'):
         side_by_side.parse_impls('official,srnas', tmp_path)
     assert side_by_side.parse_impls('srnas+naive,srnas+cl+bf16', None) == ['srnas+naive', 'srnas+cl+bf16']
+
+
+
+@pytest.mark.parametrize('modifiers, none_runs', [({'naive'}, True), (set(), False)])
+def test_side_by_side_srnas_step_runs_and_honours_naive(monkeypatch, modifiers, none_runs):
+    from classification.ops import Zero
+    calls = []
+    forward = Zero.forward
+    monkeypatch.setattr(Zero, 'forward', lambda self, x: calls.append(1) or forward(self, x))
+    torch.manual_seed(0)
+    side_by_side.srnas_step('nb201_fwd_bwd', modifiers, batch_size=2)()
+    assert bool(calls) == none_runs
