@@ -35,21 +35,30 @@ def _parser(prog):
             p.add_argument('--resume', default=None, help='deprecated: a checkpoint path to continue from')
         else:
             p.add_argument('--checkpoint', default=None, help='model_final.pth written by train')
-    q = sub.add_parser('query', help=COMMANDS['query'], description=COMMANDS['query'])
-    q.add_argument('--benchmark', required=True, help=BENCH_HELP)
-    q.add_argument('--arch', required=True, help='architecture string or index')
-    q.add_argument('--hp', default='200', choices=['12', '200'])
-    land = sub.add_parser('landscape', help=COMMANDS['landscape'], description=COMMANDS['landscape'])
-    land.add_argument('--benchmark', required=True, help=BENCH_HELP)
-    land.add_argument('--arch', required=True, help='reference architecture string or index')
-    land.add_argument('--radius', type=int, default=1, help='neighbourhood radius (edges changed)')
-    land.add_argument('--to', default=None, help='second architecture: report shortest paths and barriers')
-    land.add_argument('--max-paths', type=int, default=24)
-    land.add_argument('--barrier', default='a2m', choices=['a2m', 'max_below_line'],
-                      help='a2m (paper: level means of all shortest paths, 1/2 (A + B) - min) or max_below_line')
-    land.add_argument('--dataset', default='cifar10', help='cifar10-valid | cifar10 | cifar100 | ImageNet16-120')
-    land.add_argument('--hp', default='200', choices=['12', '200'])
+    for name, arch_help in (('query', 'architecture string or index'),
+                            ('landscape', 'reference architecture string or index')):
+        bench_cmd = sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+        bench_cmd.add_argument('--benchmark', required=True, help=BENCH_HELP)
+        bench_cmd.add_argument('--arch', required=True, help=arch_help)
+        bench_cmd.add_argument('--hp', default='200', choices=['12', '200'])
+    # the loop ends on landscape, whose own flags follow
+    bench_cmd.add_argument('--radius', type=int, default=1, help='neighbourhood radius (edges changed)')
+    bench_cmd.add_argument('--to', default=None, help='second architecture: report shortest paths and barriers')
+    bench_cmd.add_argument('--max-paths', type=int, default=24)
+    bench_cmd.add_argument('--barrier', default='a2m', choices=['a2m', 'max_below_line'],
+                           help='a2m (paper: level means of all shortest paths, 1/2 (A + B) - min) or max_below_line')
+    bench_cmd.add_argument('--dataset', default='cifar10', help='cifar10-valid | cifar10 | cifar100 | ImageNet16-120')
     return parser
+
+
+def _query(args):
+    from classification.nb201.benchmark import open_benchmark
+    bench = open_benchmark(args.benchmark)
+    arch = int(args.arch) if args.arch.isdigit() else args.arch
+    answers = bench.query_all(arch, hp=args.hp)
+    if not answers:  # ask once more to surface why (missing record, bad string, ...)
+        bench.query(arch, 'cifar10-valid', hp=args.hp)
+    return _nan_as_null(answers)
 
 
 def _landscape(args):
@@ -108,17 +117,8 @@ def _resume(args):
 def main(argv=None, prog='python -m classification'):
     args = _parser(prog).parse_args(argv)
     try:
-        if args.command == 'query':
-            from classification.nb201.benchmark import open_benchmark
-            bench = open_benchmark(args.benchmark)
-            arch = int(args.arch) if args.arch.isdigit() else args.arch
-            answers = bench.query_all(arch, hp=args.hp)
-            if not answers:  # ask once more to surface why (missing record, bad string, ...)
-                bench.query(arch, 'cifar10-valid', hp=args.hp)
-            print(json.dumps(_nan_as_null(answers), indent=2))
-            return 0
-        if args.command == 'landscape':
-            print(json.dumps(_landscape(args), indent=2))
+        if args.command in ('query', 'landscape'):
+            print(json.dumps((_query if args.command == 'query' else _landscape)(args), indent=2))
             return 0
         opt = load_options(args.opt, args.command, _overrides(args))
         if args.command == 'search':

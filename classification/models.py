@@ -17,18 +17,16 @@ def space_record(kind) -> ClassificationSpace:
     return record
 
 
-def space_type(opt):
-    kind = (opt.get('space') or {}).get('type')
-    space_record(kind)
-    return kind
+def _record_of(opt) -> ClassificationSpace:
+    return space_record((opt.get('space') or {}).get('type'))
 
 
 def search_space_config(opt):
-    return section(opt, 'space', space_record(space_type(opt)).search_defaults)
+    return section(opt, 'space', _record_of(opt).search_defaults)
 
 
 def eval_space_config(opt):
-    return section(opt, 'space', space_record(space_type(opt)).eval_defaults)
+    return section(opt, 'space', _record_of(opt).eval_defaults)
 
 
 def build_search_model(space, num_classes):

@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 
-class ReLUConvBN(nn.Module):
+class _SequentialOp(nn.Module):
+    """An op whose layers are the Sequential ``self.op`` (so state-dict keys read ``op.<i>`` as in the references)."""
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class ReLUConvBN(_SequentialOp):
     """ReLU -> Conv -> BN; the conv carries a bias only when BN has no affine (NB201 convention)."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, padding, dilation=1, affine=True,
@@ -20,11 +27,8 @@ class ReLUConvBN(nn.Module):
             nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats),
         )
 
-    def forward(self, x):
-        return self.op(x)
 
-
-class DilConv(nn.Module):
+class DilConv(_SequentialOp):
     """ReLU -> depthwise (dilated) conv -> pointwise conv -> BN."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, padding, dilation, affine=True):
@@ -37,28 +41,14 @@ class DilConv(nn.Module):
             nn.BatchNorm2d(c_out, affine=affine),
         )
 
-    def forward(self, x):
-        return self.op(x)
 
-
-class SepConv(nn.Module):
-    """Two stacked DilConv-style separable convs (dilation 1); only the first one strides."""
+class SepConv(_SequentialOp):
+    """Two DilConv-style separable convs with dilation 1 (the first strides): ``op.0``..``op.7`` as in DARTS."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, padding, affine=True):
         super().__init__()
-        self.op = nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_in, kernel_size, stride=stride, padding=padding, groups=c_in, bias=False),
-            nn.Conv2d(c_in, c_in, 1, bias=False),
-            nn.BatchNorm2d(c_in, affine=affine),
-            nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_in, kernel_size, stride=1, padding=padding, groups=c_in, bias=False),
-            nn.Conv2d(c_in, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
-        )
-
-    def forward(self, x):
-        return self.op(x)
+        self.op = nn.Sequential(*DilConv(c_in, c_in, kernel_size, stride, padding, 1, affine).op,
+                                *DilConv(c_in, c_out, kernel_size, 1, padding, 1, affine).op)
 
 
 class Identity(nn.Module):
@@ -143,19 +133,15 @@ NB201_PRIMITIVES = ('none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg
 
 def nb201_op(name, channels, affine=True, track_running_stats=True):
     """One NB201 candidate for a stride-1 cell edge with equal in/out channels."""
-    if name == 'none':
-        return Zero(1)
-    if name == 'skip_connect':
-        return Identity()
-    if name == 'nor_conv_1x1':
-        return ReLUConvBN(channels, channels, 1, 1, 0, affine=affine, track_running_stats=track_running_stats,
+    if name in ('nor_conv_1x1', 'nor_conv_3x3'):
+        k = int(name[-1])
+        return ReLUConvBN(channels, channels, k, 1, k // 2, affine=affine, track_running_stats=track_running_stats,
                           conv_bias=not affine)
-    if name == 'nor_conv_3x3':
-        return ReLUConvBN(channels, channels, 3, 1, 1, affine=affine, track_running_stats=track_running_stats,
-                          conv_bias=not affine)
-    if name == 'avg_pool_3x3':
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    raise ValueError(f"unknown NAS-Bench-201 op '{name}'; known: {', '.join(NB201_PRIMITIVES)}")
+    ops = {'none': lambda: Zero(1), 'skip_connect': Identity,
+           'avg_pool_3x3': lambda: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)}
+    if name not in ops:
+        raise ValueError(f"unknown NAS-Bench-201 op '{name}'; known: {', '.join(NB201_PRIMITIVES)}")
+    return ops[name]()
 
 
 class ResNetBasicBlock(nn.Module):

@@ -11,14 +11,10 @@ class OptionError(InputError):
     """A bad option file or value of the classification commands; the message names the file or key."""
 
 
-TOP_LEVEL = {
-    'search': ('name', 'manual_seed', 'num_gpu', 'threads', 'output_root', 'space', 'data', 'train', 'architect', 'search',
-               'benchmark', 'log_every'),
-    'train': ('name', 'manual_seed', 'num_gpu', 'threads', 'output_root', 'space', 'data', 'train', 'genotype', 'benchmark',
-              'log_every'),
-    'eval': ('name', 'manual_seed', 'num_gpu', 'threads', 'output_root', 'space', 'data', 'train', 'genotype', 'benchmark',
-             'log_every', 'checkpoint'),
-}
+_COMMON_KEYS = ('name', 'manual_seed', 'num_gpu', 'threads', 'output_root', 'space', 'data', 'train', 'benchmark',
+                'log_every')
+TOP_LEVEL = {'search': _COMMON_KEYS + ('architect', 'search'), 'train': _COMMON_KEYS + ('genotype',),
+             'eval': _COMMON_KEYS + ('genotype', 'checkpoint')}
 
 
 # srnas 0.1 spellings -> the convention shared with `srnas` (BasicSR's); the old ones work for one release.

@@ -9,7 +9,6 @@ derived cell. Output folder: ``log.txt``, ``metrics.jsonl``, ``search_log.json``
 ``alpha_history.json``, ``genotype.json``, ``plots/``, ``checkpoints/``.
 """
 import itertools
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -23,11 +22,12 @@ from classification.options import OptionError, section
 from classification.utils import RunContext, topk_correct
 from srnas.nas.architects import build_architect
 from srnas.nas import search_loop
-from srnas.nas.search_loop import LoopOptions, SearchTask, latest_checkpoint
+from srnas.nas.search_loop import LoopOptions, SearchTask, resume_candidates
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'max_steps_per_epoch': None}
-SEARCH_DEFAULTS = {'select': 'last', 'early_stopping_patience': None, 'order': 'alpha_first'}
+SEARCH_DEFAULTS = {'select': 'last', 'early_stopping_patience': None, 'order': 'alpha_first',
+                   'checkpoint_every_iters': None, 'nonfinite': 'skip'}
 # select: last | best_val_loss (A2M: the genotype of the epoch with the lowest validation loss)
 BENCH_DEFAULTS = {'path': None, 'datasets': list(BENCH_DATASETS), 'hp': '200'}
 
@@ -128,6 +128,15 @@ class ClassificationSearch(SearchTask):
     def state_dict(self):
         return {**super().state_dict(), 'scheduler': self.scheduler.state_dict()}
 
+    def epoch_state(self):
+        return {'seen': self.seen, 'loss_sum': self.loss_sum, 'correct': self.correct}
+
+    def load_epoch_state(self, state):
+        self.seen, self.loss_sum, self.correct = state['seen'], state['loss_sum'], state['correct']
+
+    def fingerprint(self):
+        return {**super().fingerprint(), 'max_steps_per_epoch': self.max_steps}
+
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.scheduler.load_state_dict(state['scheduler'])
@@ -149,22 +158,16 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     loop = LoopOptions(epochs=int(train_cfg['epochs']), out_dir=run.out_dir, seed=run.seed,
                        order=search_cfg['order'], select=search_cfg['select'],
                        early_stopping_patience=search_cfg['early_stopping_patience'], log=run.log.info,
+                       checkpoint_every_iters=search_cfg['checkpoint_every_iters'], nonfinite=search_cfg['nonfinite'],
                        name=opt['name'], summary={'options': opt.get('_source')})
     if resume is None and auto_resume:
-        resume = latest_checkpoint(run.out_dir)
+        resume = resume_candidates(run.out_dir)  # newest first: an unusable one falls back to the previous
     result = search_loop.run_search(task, loop, resume=resume)
     result['genotype'] = task.record.from_json(result['genotype'])
     result['genotype_path'] = result['genotype_file']
     run.log.info(f"genotype (epoch {result['selected_epoch'] + 1}/{loop.epochs}, by {loop.select}) written to "
                  f"{result['genotype_file']}: {task.genotype_log(result['genotype'])}")
     return result
-
-
-def run_search(opt, resume=None):
-    """Deprecated name (one release) of ``run_classification_search``."""
-    warnings.warn('classification.search.run_search is deprecated: use run_classification_search',
-                  DeprecationWarning, stacklevel=2)
-    return run_classification_search(opt, resume=resume)
 
 
 def _endless(loader):

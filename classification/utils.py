@@ -1,31 +1,14 @@
 """Small helpers for the classification loops: seeding, devices, metrics, atomic saves, logging."""
 import json
 import logging
-import random
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from classification.options import OptionError, upgrade_deprecated
+from srnas.nas.checkpoints import rng_state, set_rng_state  # noqa: F401  (one copy, shared with the search loop)
 from srnas.nas.search_loop import epoch_seed, seed_everything
-
-
-def rng_state():
-    """Every random generator a run draws from (for exact resume)."""
-    state = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state['cuda'] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state):
-    random.setstate(state['python'])
-    np.random.set_state(state['numpy'])
-    torch.set_rng_state(state['torch'])
-    if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
 
 
 def reseed_loader(loader, seed, epoch):
@@ -83,11 +66,6 @@ def make_logger(output_dir, name):
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     return logger
-
-
-def count_parameters(module, exclude_prefixes=('auxiliary_head',)):
-    return sum(p.numel() for name, p in module.named_parameters()
-               if not any(name.startswith(prefix) for prefix in exclude_prefixes))
 
 
 class RunContext:

@@ -16,8 +16,7 @@ def apply_torchvision_alias():
     try:
         importlib.import_module(name)
     except ImportError:
-        private = importlib.import_module('torchvision.transforms._functional_tensor')
-        sys.modules[name] = private
+        sys.modules[name] = importlib.import_module('torchvision.transforms._functional_tensor')
 
 
 def import_basicsr():

@@ -44,68 +44,67 @@ class EvalCell(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
-class AuxiliaryHeadCIFAR(nn.Module):
-    """Auxiliary classifier on the 8x8 feature map after the second reduction."""
+def build_cells(make_cell, c_pp, c_prev, c, layers, reduction_prev):
+    """The DARTS macro layout: ``layers`` cells, reductions (channels doubled) at layers//3 and 2*layers//3.
 
-    def __init__(self, c, num_classes):
+    ``make_cell(c_prev_prev, c_prev, c, reduction, reduction_prev)`` builds one cell (with a ``multiplier``:
+    its output is ``multiplier * c`` channels). Returns (cells, output channels, channels after the second
+    reduction, where the auxiliary head sits).
+    """
+    cells, c_aux = nn.ModuleList(), None
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        c = c * 2 if reduction else c
+        cells.append(make_cell(c_pp, c_prev, c, reduction, reduction_prev))
+        reduction_prev = reduction
+        c_pp, c_prev = c_prev, cells[-1].multiplier * c
+        if i == 2 * layers // 3:
+            c_aux = c_prev
+    return cells, c_prev, c_aux
+
+
+class AuxiliaryHead(nn.Module):
+    """Auxiliary classifier after the second reduction. CIFAR: 8x8 map, pool stride 3; ImageNet: 14x14 map,
+    pool stride 2 and no BN after the 2x2 conv, as in the published models."""
+
+    def __init__(self, c, num_classes, pool_stride=3, bn_after_conv=True):
         super().__init__()
         self.features = nn.Sequential(
             nn.ReLU(inplace=True),
-            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            nn.AvgPool2d(5, stride=pool_stride, padding=0, count_include_pad=False),
             nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
-            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True))
+            nn.Conv2d(128, 768, 2, bias=False), *([nn.BatchNorm2d(768)] if bn_after_conv else []), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(768, num_classes)
 
     def forward(self, x):
         if min(x.shape[-2:]) < 5:
-            raise ValueError(f'the CIFAR auxiliary head needs feature maps of at least 5x5 after the second '
-                             f'reduction (inputs >= 20x20), got {tuple(x.shape[-2:])}; set space.auxiliary: false')
-        x = self.features(x)
-        return self.classifier(x.flatten(1))
-
-
-class AuxiliaryHeadImageNet(nn.Module):
-    """Auxiliary classifier on the 14x14 map; no BN after the 2x2 conv, as in the published models."""
-
-    def __init__(self, c, num_classes):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.ReLU(inplace=True),
-            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
-            nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
-            nn.Conv2d(128, 768, 2, bias=False), nn.ReLU(inplace=True))
-        self.classifier = nn.Linear(768, num_classes)
-
-    def forward(self, x):
-        x = self.features(x)
-        return self.classifier(x.flatten(1))
+            raise ValueError(f'the auxiliary head needs feature maps of at least 5x5 after the second '
+                             f'reduction, got {tuple(x.shape[-2:])}; set space.auxiliary: false')
+        return self.classifier(self.features(x).flatten(1))
 
 
 class _EvalNetwork(nn.Module):
-    """Cells with reductions at layers//3 and 2*layers//3; subclasses provide the stem and the aux head."""
+    """Cells with reductions at layers//3 and 2*layers//3, then the classifier; subclasses build the stem first."""
 
-    def _build_cells(self, genotype, c_pp, c_prev, c, layers, reduction_prev):
-        self.cells = nn.ModuleList()
-        c_curr, c_aux = c, None
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c_curr *= 2
-            cell = EvalCell(genotype, c_pp, c_prev, c_curr, reduction, reduction_prev)
-            reduction_prev = reduction
-            self.cells.append(cell)
-            c_pp, c_prev = c_prev, cell.multiplier * c_curr
-            if i == 2 * layers // 3:
-                c_aux = c_prev
-        return c_prev, c_aux
+    def _build_cells(self, genotype, c_pp, c_prev, c, layers, reduction_prev, drop_path_prob, num_classes, aux):
+        genotype = validate(genotype)
+        self._layers, self.drop_path_prob = layers, drop_path_prob
+        self.cells, c_prev, c_aux = build_cells(lambda *shape: EvalCell(genotype, *shape), c_pp, c_prev, c, layers,
+                                                reduction_prev)
+        # ``aux``: the AuxiliaryHead's (pool_stride, bn_after_conv), or None without the head
+        self.auxiliary_head = AuxiliaryHead(c_aux, num_classes, *aux) if aux else None
+        # Adaptive pooling equals the published 7x7 average pool at 224x224 and also works on smaller inputs.
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
 
     def _run_cells(self, s0, s1):
+        """``(logits, logits_aux)``; aux is None outside training."""
         logits_aux = None
         for i, cell in enumerate(self.cells):
             s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
             if i == 2 * self._layers // 3 and self.auxiliary_head is not None and self.training:
                 logits_aux = self.auxiliary_head(s1)
-        return s1, logits_aux
+        return self.classifier(self.global_pooling(s1).flatten(1)), logits_aux
 
 
 class NetworkCIFAR(_EvalNetwork):
@@ -114,20 +113,14 @@ class NetworkCIFAR(_EvalNetwork):
     def __init__(self, genotype, channels=36, num_classes=10, layers=20, auxiliary=True, drop_path_prob=0.0,
                  in_channels=3, stem_multiplier=3):
         super().__init__()
-        genotype = validate(genotype)
-        self._layers = layers
-        self.drop_path_prob = drop_path_prob
         c_stem = stem_multiplier * channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
-        c_prev, c_aux = self._build_cells(genotype, c_stem, c_stem, channels, layers, reduction_prev=False)
-        self.auxiliary_head = AuxiliaryHeadCIFAR(c_aux, num_classes) if auxiliary else None
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
+        self._build_cells(genotype, c_stem, c_stem, channels, layers, False, drop_path_prob, num_classes,
+                          (3, True) if auxiliary else None)
 
     def forward(self, x):
         s = self.stem(x)
-        out, logits_aux = self._run_cells(s, s)
-        return self.classifier(self.global_pooling(out).flatten(1)), logits_aux
+        return self._run_cells(s, s)
 
 
 class NetworkImageNet(_EvalNetwork):
@@ -136,9 +129,6 @@ class NetworkImageNet(_EvalNetwork):
     def __init__(self, genotype, channels=48, num_classes=1000, layers=14, auxiliary=True, drop_path_prob=0.0,
                  in_channels=3):
         super().__init__()
-        genotype = validate(genotype)
-        self._layers = layers
-        self.drop_path_prob = drop_path_prob
         self.stem0 = nn.Sequential(
             nn.Conv2d(in_channels, channels // 2, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True),
@@ -146,17 +136,12 @@ class NetworkImageNet(_EvalNetwork):
         self.stem1 = nn.Sequential(
             nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(channels))
-        c_prev, c_aux = self._build_cells(genotype, channels, channels, channels, layers, reduction_prev=True)
-        self.auxiliary_head = AuxiliaryHeadImageNet(c_aux, num_classes) if auxiliary else None
-        # Adaptive pooling equals the published 7x7 average pool at 224x224 and also works on smaller inputs.
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
+        self._build_cells(genotype, channels, channels, channels, layers, True, drop_path_prob, num_classes,
+                          (2, False) if auxiliary else None)
 
     def forward(self, x):
         s0 = self.stem0(x)
-        s1 = self.stem1(s0)
-        out, logits_aux = self._run_cells(s0, s1)
-        return self.classifier(self.global_pooling(out).flatten(1)), logits_aux
+        return self._run_cells(s0, self.stem1(s0))
 
 
 def count_parameters(module, exclude_prefixes=('auxiliary_head',)):

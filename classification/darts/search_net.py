@@ -11,6 +11,7 @@ docs/benchmarks.md; same numbers to float rounding).
 import torch
 from torch import nn
 
+from classification.darts.eval_net import build_cells
 from classification.darts.genotypes import NUM_NODES, Genotype
 from classification.ops import DARTS_PRIMITIVES, FactorizedReduce, ReLUConvBN, darts_search_candidate
 from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
@@ -29,6 +30,8 @@ def node_edge_slices():
 
 
 class SearchCell(nn.Module):
+    multiplier = NUM_NODES  # the output concatenates the 4 intermediate nodes
+
     def __init__(self, primitives, c_prev_prev, c_prev, c, reduction, reduction_prev, partial_k):
         super().__init__()
         self.reduction = reduction
@@ -76,16 +79,8 @@ class DartsSearchNetwork(SupernetMixin, nn.Module):
         self.edge_normalization = edge_normalization
         c_stem = stem_multiplier * channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
-        c_pp, c_prev, c_curr = c_stem, c_stem, channels
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c_curr *= 2
-            self.cells.append(SearchCell(primitives, c_pp, c_prev, c_curr, reduction, reduction_prev, partial_k))
-            reduction_prev = reduction
-            c_pp, c_prev = c_prev, NUM_NODES * c_curr
+        self.cells, c_prev, _ = build_cells(lambda *shape: SearchCell(primitives, *shape, partial_k), c_stem, c_stem,
+                                            channels, layers, reduction_prev=False)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
         for cell_type in ('normal', 'reduce'):

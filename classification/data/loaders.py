@@ -126,20 +126,20 @@ def search_loaders(cfg, seed=0):
             num_classes(cfg, train_aug))
 
 
+def _first_images(dataset, subset):
+    """The first ``subset`` images of ``dataset`` (all of them when ``subset`` is None)."""
+    return dataset if subset is None else Subset(dataset, list(range(min(subset, len(dataset)))))
+
+
 def train_test_loaders(cfg, seed=0):
     """(training loader on the full training set, test loader, number of classes)."""
     train = load_dataset(cfg, train=True, augment=True)
-    test = load_dataset(cfg, train=False, augment=False)
-    if cfg['subset'] is not None:
-        train = Subset(train, list(range(min(cfg['subset'], len(train)))))
-        test = Subset(test, list(range(min(cfg['subset'], len(test)))))
-    return (_loader(train, cfg['batch_size'], True, cfg, drop_last=len(train) >= cfg['batch_size'], seed=seed),
-            _loader(test, cfg['eval_batch_size'], False, cfg),
-            num_classes(cfg, train.dataset if isinstance(train, Subset) else train))
+    test, _ = test_loader(cfg)
+    limited = _first_images(train, cfg['subset'])
+    return (_loader(limited, cfg['batch_size'], True, cfg, drop_last=len(limited) >= cfg['batch_size'], seed=seed),
+            test, num_classes(cfg, train))
 
 
 def test_loader(cfg):
     test = load_dataset(cfg, train=False, augment=False)
-    if cfg['subset'] is not None:
-        test = Subset(test, list(range(min(cfg['subset'], len(test)))))
-    return _loader(test, cfg['eval_batch_size'], False, cfg), num_classes(cfg, test.dataset if isinstance(test, Subset) else test)
+    return _loader(_first_images(test, cfg['subset']), cfg['eval_batch_size'], False, cfg), num_classes(cfg, test)

@@ -31,14 +31,7 @@ class Cutout:
 
 
 def build_transform(name, train, cutout=0, image_size=None):
-    if name == 'cifar10_jpg':  # the same images as cifar10, at image_size (32, or data.resize)
-        mean, std = STATS['cifar10']
-        ops = [T.RandomCrop(image_size, padding=max(1, image_size // 8)), T.RandomHorizontalFlip()] if train else []
-        ops += [T.ToTensor(), T.Normalize(mean, std)]
-        if train and cutout and cutout > 0:
-            ops.append(Cutout(cutout))
-        return T.Compose(ops)
-    mean, std = STATS[name]
+    mean, std = STATS['cifar10' if name == 'cifar10_jpg' else name]
     normalize = [T.ToTensor(), T.Normalize(mean, std)]
     if name == 'imagenet':
         if train:
@@ -48,6 +41,8 @@ def build_transform(name, train, cutout=0, image_size=None):
             ops = [T.Resize(256), T.CenterCrop(224)] + normalize
     elif not train:
         ops = normalize
+    elif name == 'cifar10_jpg':  # the same images as cifar10, at image_size (32, or data.resize)
+        ops = [T.RandomCrop(image_size, padding=max(1, image_size // 8)), T.RandomHorizontalFlip()] + normalize
     elif name == 'digits':  # no flips: mirrored digits are other glyphs
         ops = [T.RandomCrop(image_size, padding=max(1, image_size // 8))] + normalize
     elif name == 'imagenet16-120':

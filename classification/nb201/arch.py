@@ -5,6 +5,7 @@ edge into node i from node j as ``op~j``. Edge order everywhere (string,
 alpha rows, TinyNetwork layers) is 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2.
 """
 import functools
+import itertools
 import random
 
 from classification.ops import NB201_PRIMITIVES
@@ -75,21 +76,11 @@ def enumeration_index(arch_str):
     return value
 
 
-def _enumerate_all():
-    archs = []
-    for code in range(NUM_ARCHS):
-        digits = []
-        for _ in range(NUM_EDGES):
-            code, d = divmod(code, len(NB201_PRIMITIVES))
-            digits.append(d)
-        archs.append(to_str(list(reversed(digits))))
-    return archs
-
-
 @functools.lru_cache(maxsize=1)
 def meta_archs():
     """All 15625 strings in the benchmark's index order (NB201 and NATS topology share it)."""
-    archs = _enumerate_all()
+    # the base-5 enumeration, edge 1<-0 most significant (itertools.product's order)
+    archs = [to_str(ops) for ops in itertools.product(range(len(NB201_PRIMITIVES)), repeat=NUM_EDGES)]
     random.Random(INDEX_SHUFFLE_SEED).shuffle(archs)
     return tuple(archs)
 

@@ -69,7 +69,10 @@ def _seed_mean(arch_results, dataset, setname, where):
 class _Benchmark:
     """Common query logic; subclasses provide ``_arch_results(index, hp)``."""
 
-    source = ''
+    def __init__(self, path, exists=Path.is_file, missing='benchmark file does not exist'):
+        self.path = Path(path)
+        if not exists(self.path):
+            raise BenchmarkError(f'{self.path}: {missing}')
 
     def index_of(self, arch):
         if isinstance(arch, int):
@@ -86,7 +89,7 @@ class _Benchmark:
         hp = _check_query(dataset, hp)
         index = self.index_of(arch)
         results = self._arch_results(index, hp)
-        where = f'{self.source} arch {index} hp {hp}'
+        where = f'{self.path} arch {index} hp {hp}'
         (valid_ds, valid_set), (test_ds, test_set) = _METRIC_SOURCES[dataset]
         valid, _ = _seed_mean(results, valid_ds, valid_set, where)
         test, n_seeds = _seed_mean(results, test_ds, test_set, where)
@@ -110,11 +113,9 @@ class NATSTopologyDir(_Benchmark):
     """The NATS-Bench topology ``-simple`` directory of bz2 pickles (read lazily, one file per arch)."""
 
     def __init__(self, root):
-        self.root = Path(root)
-        self.source = str(self.root)
-        meta_path = self.root / 'meta.pickle.pbz2'
-        if not meta_path.is_file():
-            raise BenchmarkError(f'{self.root}: not a NATS topology directory (no meta.pickle.pbz2)')
+        super().__init__(root, lambda path: (path / 'meta.pickle.pbz2').is_file(),
+                         'not a NATS topology directory (no meta.pickle.pbz2)')
+        meta_path = self.path / 'meta.pickle.pbz2'
         meta = _load_bz2_pickle(meta_path)
         if not isinstance(meta, dict) or len(meta.get('meta_archs', ())) != len(meta_archs()):
             raise BenchmarkError(f'{meta_path}: expected a dict with 15625 meta_archs')
@@ -123,20 +124,20 @@ class NATSTopologyDir(_Benchmark):
         self._cache = {}
 
     def available_indices(self):
-        return sorted(int(p.name.split('.')[0]) for p in self.root.glob('*.pickle.pbz2') if p.name[0].isdigit())
+        return sorted(int(p.name.split('.')[0]) for p in self.path.glob('*.pickle.pbz2') if p.name[0].isdigit())
 
     def _arch_results(self, index, hp):
         if index not in self._cache:
             for name in (f'{index:06d}.pickle.pbz2', f'{index}.pickle.pbz2'):
-                path = self.root / name
+                path = self.path / name
                 if path.is_file():
                     self._cache[index] = _load_bz2_pickle(path)
                     break
             else:
-                raise BenchmarkError(f'{self.root}: no file for architecture {index} ({index:06d}.pickle.pbz2)')
+                raise BenchmarkError(f'{self.path}: no file for architecture {index} ({index:06d}.pickle.pbz2)')
         record = self._cache[index]
         if hp not in record:
-            raise BenchmarkError(f'{self.root}: architecture {index} has no hp {hp} results')
+            raise BenchmarkError(f'{self.path}: architecture {index} has no hp {hp} results')
         return record[hp]
 
 
@@ -147,10 +148,7 @@ class NB201File(_Benchmark):
 
     def __init__(self, path):
         import torch
-        self.path = Path(path)
-        self.source = str(self.path)
-        if not self.path.is_file():
-            raise BenchmarkError(f'{self.path}: benchmark file does not exist')
+        super().__init__(path)
         try:
             data = torch.load(self.path, map_location='cpu', weights_only=False)
         except Exception as err:  # any unpickling failure means the file is not a benchmark
@@ -187,10 +185,7 @@ class NB201Table(_Benchmark):
     REQUIRED = ('index', 'arch_str') + tuple(sorted({c for pair in COLUMNS.values() for c in pair if c}))
 
     def __init__(self, path):
-        self.path = Path(path)
-        self.source = str(self.path)
-        if not self.path.is_file():
-            raise BenchmarkError(f'{self.path}: benchmark table does not exist')
+        super().__init__(path, missing='benchmark table does not exist')
         with open(self.path, newline='') as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in self.REQUIRED if c not in (reader.fieldnames or ())]
@@ -210,13 +205,17 @@ class NB201Table(_Benchmark):
             except (TypeError, ValueError):
                 raise BenchmarkError(f'{self.path} line {line}: a non-numeric accuracy') from None
 
-    def query(self, arch, dataset='cifar10', hp='200'):
+    def _columns(self, dataset, hp):
+        """(hp, (valid column or None, test column)) of a query; BenchmarkError if the table lacks it."""
         hp = _check_query(dataset, hp)
-        index = self.index_of(arch)
         if (dataset, hp) not in self.COLUMNS:
             raise BenchmarkError(f"{self.path}: the table has no '{dataset}' hp {hp} accuracy "
                                  f"(it has {sorted({d for d, _ in self.COLUMNS})})")
-        valid_col, test_col = self.COLUMNS[(dataset, hp)]
+        return hp, self.COLUMNS[(dataset, hp)]
+
+    def query(self, arch, dataset='cifar10', hp='200'):
+        hp, (valid_col, test_col) = self._columns(dataset, hp)
+        index = self.index_of(arch)
         values = self._values[index]
         return {'index': index, 'arch': meta_archs()[index], 'dataset': dataset, 'hp': hp,
                 'valid': values[valid_col] if valid_col else math.nan, 'test': values[test_col],
@@ -224,10 +223,7 @@ class NB201Table(_Benchmark):
 
     def test_accuracies(self, dataset='cifar10', hp='200'):
         """Test accuracy of all 15,625 cells in index order (for distributions over the whole space)."""
-        _check_query(dataset, hp)
-        if (dataset, str(hp)) not in self.COLUMNS:
-            raise BenchmarkError(f"{self.path}: the table has no '{dataset}' hp {hp} accuracy")
-        column = self.COLUMNS[(dataset, str(hp))][1]
+        column = self._columns(dataset, hp)[1][1]
         return [self._values[i][column] for i in range(len(self._values))]
 
 

@@ -31,16 +31,25 @@ def neighbours(arch, radius):
     """All architectures at Hamming distance exactly ``radius`` (sorted by benchmark-independent string order)."""
     if not 0 <= radius <= NUM_EDGES:
         raise ValueError(f'radius must be in [0, {NUM_EDGES}], got {radius}')
-    ops = list(parse(arch))
+    ops = parse(arch)
     found = []
     for edges in itertools.combinations(range(NUM_EDGES), radius):
         choices = [[o for o in NB201_PRIMITIVES if o != ops[e]] for e in edges]
-        for replacement in itertools.product(*choices):
-            new = list(ops)
-            for e, o in zip(edges, replacement):
-                new[e] = o
-            found.append(to_str(new))
+        found += [_switched(ops, dict(zip(edges, replacement)), edges) for replacement in itertools.product(*choices)]
     return sorted(found)
+
+
+def _switched(start, goal, edges):
+    """The string of ``start`` (op names) with the ``edges`` set to ``goal[edge]``."""
+    current = list(start)
+    for e in edges:
+        current[e] = goal[e]
+    return to_str(current)
+
+
+def _differing_edges(arch_a, arch_b):
+    start, goal = parse(arch_a), parse(arch_b)
+    return start, goal, [e for e in range(NUM_EDGES) if start[e] != goal[e]]
 
 
 def neighbourhood_size(radius, num_edges=NUM_EDGES, num_ops=len(NB201_PRIMITIVES)):
@@ -49,15 +58,10 @@ def neighbourhood_size(radius, num_edges=NUM_EDGES, num_ops=len(NB201_PRIMITIVES
 
 def shortest_paths(arch_a, arch_b, limit=None):
     """Shortest paths from ``arch_a`` to ``arch_b`` (lists of strings, endpoints included), at most ``limit``."""
-    start, goal = list(parse(arch_a)), parse(arch_b)
-    differing = [e for e in range(NUM_EDGES) if start[e] != goal[e]]
+    start, goal, differing = _differing_edges(arch_a, arch_b)
     paths = []
     for order in itertools.permutations(differing):
-        current, path = list(start), [to_str(start)]
-        for e in order:
-            current[e] = goal[e]
-            path.append(to_str(current))
-        paths.append(path)
+        paths.append([_switched(start, goal, order[:k]) for k in range(len(order) + 1)])
         if limit is not None and len(paths) >= limit:
             break
     return paths
@@ -68,18 +72,9 @@ BARRIER_DEFINITIONS = ('a2m', 'max_below_line')
 
 def path_levels(arch_a, arch_b):
     """The path tree's levels: ``levels[k]`` = the unique architectures k differing edges away from ``arch_a``."""
-    start, goal = list(parse(arch_a)), parse(arch_b)
-    differing = [e for e in range(NUM_EDGES) if start[e] != goal[e]]
-    levels = []
-    for k in range(len(differing) + 1):
-        level = []
-        for switched in itertools.combinations(differing, k):
-            current = list(start)
-            for e in switched:
-                current[e] = goal[e]
-            level.append(to_str(current))
-        levels.append(sorted(level))
-    return levels
+    start, goal, differing = _differing_edges(arch_a, arch_b)
+    return [sorted(_switched(start, goal, edges) for edges in itertools.combinations(differing, k))
+            for k in range(len(differing) + 1)]
 
 
 def accuracy_path(accuracy_of, arch_a, arch_b):

@@ -2,9 +2,9 @@
 import torch
 from torch import nn
 
-from classification.nb201.arch import EDGES, NUM_EDGES, NUM_NODES, to_str
-from classification.nb201.tiny_network import stage_layout
-from classification.ops import NB201_PRIMITIVES, ResNetBasicBlock, nb201_op
+from classification.nb201.arch import NUM_EDGES, to_str
+from classification.nb201.tiny_network import build_skeleton, run_cell
+from classification.ops import NB201_PRIMITIVES, nb201_op
 from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
 from srnas.nas.genotype import derive_argmax
 
@@ -20,10 +20,7 @@ class NB201SearchCell(nn.Module):
             for _ in range(NUM_EDGES))
 
     def forward(self, x, weights):
-        nodes = [x]
-        for i in range(1, NUM_NODES):
-            nodes.append(sum(self.edges[k](nodes[j], weights[k]) for k, (to, j) in enumerate(EDGES) if to == i))
-        return nodes[-1]
+        return run_cell(x, lambda k, h: self.edges[k](h, weights[k]))
 
 
 def alpha_offsets(offsets):
@@ -49,17 +46,8 @@ class NB201SearchNetwork(SupernetMixin, nn.Module):
         super().__init__()
         if not isinstance(channels_last, bool):
             raise NASConfigError(f'space.channels_last must be true or false, got {channels_last!r}')
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        c_list, reductions = stage_layout(channels, cells_per_stage)
-        cells, c_prev = [], channels
-        for c, reduction in zip(c_list, reductions):
-            cells.append(ResNetBasicBlock(c_prev, c, 2) if reduction
-                         else NB201SearchCell(c, affine, track_running_stats, partial_k))
-            c_prev = c
-        self.cells = nn.ModuleList(cells)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
+        build_skeleton(self, channels, cells_per_stage, num_classes, in_channels,
+                       lambda c: NB201SearchCell(c, affine, track_running_stats, partial_k))
         init = alpha_init_scale * torch.randn(NUM_EDGES, len(NB201_PRIMITIVES)) + alpha_offsets(alpha_offset)
         self.register_arch_parameter('alphas', init,
                                      group='op', op_names=NB201_PRIMITIVES)

@@ -19,10 +19,15 @@ class InferCell(nn.Module):
         self.layers = nn.ModuleList(nb201_op(name, channels) for name in parse(arch_str))
 
     def forward(self, x):
-        nodes = [x]
-        for i in range(1, NUM_NODES):
-            nodes.append(sum(self.layers[k](nodes[j]) for k, (to, j) in enumerate(EDGES) if to == i))
-        return nodes[-1]
+        return run_cell(x, lambda k, h: self.layers[k](h))
+
+
+def run_cell(x, edge):
+    """A cell's forward: node i = sum over its incoming edges k (from node j) of ``edge(k, node j)``; node 3 out."""
+    nodes = [x]
+    for i in range(1, NUM_NODES):
+        nodes.append(sum(edge(k, nodes[j]) for k, (to, j) in enumerate(EDGES) if to == i))
+    return nodes[-1]
 
 
 def stage_layout(channels, cells_per_stage):
@@ -34,23 +39,27 @@ def stage_layout(channels, cells_per_stage):
     return c_list, reductions
 
 
+def build_skeleton(net, channels, cells_per_stage, num_classes, in_channels, make_cell):
+    """Give ``net`` the NB201 macro skeleton (stem, cells, lastact, pooling, classifier); ``make_cell(c)``: a cell."""
+    net.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+    c_list, reductions = stage_layout(channels, cells_per_stage)
+    cells, c_prev = [], channels
+    for c, reduction in zip(c_list, reductions):
+        cells.append(ResNetBasicBlock(c_prev, c, 2) if reduction else make_cell(c))
+        c_prev = c
+    net.cells = nn.ModuleList(cells)
+    net.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+    net.global_pooling = nn.AdaptiveAvgPool2d(1)
+    net.classifier = nn.Linear(c_prev, num_classes)
+
+
 class TinyNetwork(nn.Module):
     """``forward`` returns ``(features, logits)`` like the benchmark's model."""
 
     def __init__(self, arch_str, channels=16, cells_per_stage=5, num_classes=10, in_channels=3):
         super().__init__()
         self.arch_str = arch_str
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        c_list, reductions = stage_layout(channels, cells_per_stage)
-        c_prev = channels
-        cells = []
-        for c, reduction in zip(c_list, reductions):
-            cells.append(ResNetBasicBlock(c_prev, c, 2) if reduction else InferCell(arch_str, c))
-            c_prev = c
-        self.cells = nn.ModuleList(cells)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
+        build_skeleton(self, channels, cells_per_stage, num_classes, in_channels, lambda c: InferCell(arch_str, c))
 
     def forward(self, x):
         x = self.stem(x)

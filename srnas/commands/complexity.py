@@ -1,7 +1,7 @@
 """``srnas complexity``: Params and Multi-Adds (thop MACs) for the LR input giving a 1280x720 output."""
 import argparse
 
-from srnas.utils.cli import run_guarded
+from srnas.utils.cli import command
 
 HELP = 'params and Multi-Adds at 1280x720 output of network_g in an option file (or of --arch)'
 
@@ -26,6 +26,4 @@ def _run(args):
     print(f"{net_opt['type']} x{scale}: {format_complexity(report)}")
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    return run_guarded('complexity', _run, args)
+main = command('complexity', build_parser, _run)

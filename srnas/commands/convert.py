@@ -7,7 +7,8 @@
 """
 import argparse
 
-from srnas.utils.cli import run_guarded
+from srnas.utils.cli import command
+from srnas.utils.errors import InputError
 
 HELP = 'convert official IMDN or DLSR weights (module. prefix or not) to a BasicSR checkpoint'
 DLSR_IMG_RANGE = 255  # the DLSR reference code's rgb_range
@@ -31,12 +32,10 @@ def convert_dlsr_checkpoint(src, dst, genotype=None, scale=None):
 
     Returns (genotype, scale). The ops the checkpoint holds must be those of ``genotype``.
     """
-    from srnas.nas.files import atomic_torch_save
     from srnas.spaces import dlsr_official
     from srnas.spaces.dlsr import DLSRChild
     from srnas.spaces.genotypes import DLSR_PAPER_GENOTYPE, GenotypeError, load_genotype
     from srnas.utils.checkpoint import read_state_dict
-    from srnas.utils.errors import InputError
     state = read_state_dict(src)
     if not dlsr_official.is_official_dlsr_state_dict(state):
         raise InputError(f'{src} does not hold DLSR reference weights (no fea_conv / B1.c1_r.op tensors)')
@@ -54,12 +53,8 @@ def convert_dlsr_checkpoint(src, dst, genotype=None, scale=None):
         raise InputError(f'{src}: {err}') from None
     num_feat = state['fea_conv.weight'].shape[0]
     net = DLSRChild(genotype, upscale=inferred, num_feat=num_feat, img_range=DLSR_IMG_RANGE)
-    try:
-        net.load_state_dict(converted, strict=True)
-    except RuntimeError as exc:
-        raise InputError(f'{src} does not load into SRNASDLSRChild with genotype {genotype}: '
-                         f'{str(exc).splitlines()[0]} (is the wiring right? pass --genotype)') from None
-    atomic_torch_save({'params': net.state_dict()}, dst)
+    _save_strictly_loaded(net, converted, dst, f'{src} does not load into SRNASDLSRChild with genotype {genotype}',
+                          ' (is the wiring right? pass --genotype)')
     return genotype, inferred
 
 
@@ -68,9 +63,7 @@ def convert_imdn_checkpoint(src, dst, scale=None):
     import math
 
     from srnas.archs.imdn_arch import SRNASIMDN
-    from srnas.nas.files import atomic_torch_save
     from srnas.utils.checkpoint import read_state_dict
-    from srnas.utils.errors import InputError
     state = read_state_dict(src)
     if 'upsampler.conv.weight' not in state or 'head.weight' not in state:
         raise InputError(f'{src} does not hold IMDN weights (no upsampler/head tensors)')
@@ -81,12 +74,18 @@ def convert_imdn_checkpoint(src, dst, scale=None):
     num_feat = state['head.weight'].shape[0]
     num_blocks = len({k.split('.')[1] for k in state if k.startswith('blocks.')})
     net = SRNASIMDN(scale, num_in_ch=num_out, num_feat=num_feat, num_blocks=num_blocks)
+    _save_strictly_loaded(net, state, dst, f'{src} does not load into SRNASIMDN x{scale}')
+    return scale, num_feat, num_blocks
+
+
+def _save_strictly_loaded(net, state, dst, failure, hint=''):
+    """Load ``state`` into ``net`` strictly (else InputError ``failure: <first line>hint``), save as BasicSR's."""
+    from srnas.nas.files import atomic_torch_save
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise InputError(f'{src} does not load into SRNASIMDN x{scale}: {str(exc).splitlines()[0]}') from None
+        raise InputError(f'{failure}: {str(exc).splitlines()[0]}{hint}') from None
     atomic_torch_save({'params': net.state_dict()}, dst)
-    return scale, num_feat, num_blocks
 
 
 def _run(args):
@@ -96,13 +95,10 @@ def _run(args):
               f"connections={genotype['connections']} (BasicSR checkpoint, key 'params')")
         return
     if args.genotype is not None:
-        from srnas.utils.errors import InputError
         raise InputError('--genotype applies to --from dlsr only')
     scale, num_feat, num_blocks = convert_imdn_checkpoint(args.input, args.output, args.scale)
     print(f'{args.output}: SRNASIMDN upscale={scale} num_feat={num_feat} num_blocks={num_blocks} '
           "(BasicSR checkpoint, key 'params')")
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    return run_guarded('convert', _run, args)
+main = command('convert', build_parser, _run)

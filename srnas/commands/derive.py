@@ -18,6 +18,8 @@ HR patch 64, Adam 5e-3 with cosine decay (the ``srnas demo`` recipe).
 import argparse
 from pathlib import Path
 
+from srnas.utils.cli import command
+
 HELP = 'turn a searched genotype into a child network: genotype file + ready train/test YAML'
 BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100')
 # DLSR's retraining (notes/sr_spaces.md 1.7): 1000 epochs; an epoch is test_every 2000 batches of 32 on
@@ -41,12 +43,6 @@ def build_parser():
     return parser
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    from srnas.utils.cli import run_guarded
-    return run_guarded('derive', _run, args)
-
-
 def _run(args):
     result = derive_child(args.genotype, scale=args.scale, name=args.name, out_dir=args.out_dir,
                           preset=args.preset, num_feat=args.num_feat, total_iter=args.total_iter,
@@ -68,10 +64,8 @@ def child_network_options(genotype, genotype_file, scale, num_feat=None, num_blo
 
 
 def _paired(name, gt, lq, **extra):
-    opt = {'name': name, 'type': 'PairedImageDataset', 'dataroot_gt': str(gt), 'dataroot_lq': str(lq),
-           'io_backend': {'type': 'disk'}}
-    opt.update(extra)
-    return opt
+    return {'name': name, 'type': 'PairedImageDataset', 'dataroot_gt': str(gt), 'dataroot_lq': str(lq),
+            'io_backend': {'type': 'disk'}, **extra}
 
 
 def _full_datasets(root, scale):
@@ -203,3 +197,6 @@ def derive_child(genotype_path, scale=None, name=None, out_dir=None, preset='ful
     child = build_network(dict(network))
     return {'genotype_file': child_genotype, 'genotype': genotype, 'network': network,
             'complexity': format_complexity(complexity_report(child, scale)), 'child': child, **paths}
+
+
+main = command('derive', build_parser, _run)

@@ -14,6 +14,9 @@ import argparse
 import json
 from pathlib import Path
 
+from srnas.utils.cli import command
+from srnas.utils.errors import InputError
+
 HELP = 'export a child network: bundle (weights + genotype + scale), TorchScript, ONNX; parity-checked'
 BUNDLE_FORMAT = 'srnas-child-v1'
 DEFAULT_SIZES = ((17, 23), (32, 21), (24, 40))
@@ -34,14 +37,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    from srnas.utils.cli import run_guarded
-    return run_guarded('export', _run, args)
-
-
 def _parse_sizes(text):
-    from srnas.utils.errors import InputError
     if not text:
         return DEFAULT_SIZES
     sizes = []
@@ -55,7 +51,6 @@ def _parse_sizes(text):
 
 
 def _run(args):
-    from srnas.utils.errors import InputError
     if (args.opt is None) == (args.genotype is None):
         raise InputError('give either -opt (a child YAML) or --genotype (with --scale)')
     if args.opt:
@@ -86,53 +81,18 @@ def _run(args):
 
 
 def _network_from_yaml(path):
-    from srnas.utils.errors import InputError
-    from srnas.utils.options import read_yaml
-    opt = read_yaml(path)
-    network = opt.get('network_g')
-    if not isinstance(network, dict) or 'genotype' not in network:
+    from srnas.utils.network_options import network_options
+    network, scale, opt = network_options(path, None, None)
+    if 'genotype' not in network:
         raise InputError(f"{path}: option 'network_g' is not a searched child (no genotype)")
-    network = dict(network)
-    network.setdefault('upscale', opt.get('scale'))
+    network.setdefault('upscale', scale)
     return network, (opt.get('path') or {}).get('pretrain_network_g')
 
 
 def build_child(network):
     """The child network from its options (type + constructor arguments)."""
-    from srnas.basicsr_compat import register_plugins
-    from srnas.nas.errors import NASConfigError
-    from srnas.spaces.genotypes import GenotypeError
-    from srnas.utils.errors import InputError
-    register_plugins()
-    from basicsr.utils.registry import ARCH_REGISTRY
-    network = dict(network)
-    kind = network.pop('type')
-    try:
-        return ARCH_REGISTRY.get(kind)(**network)
-    except (GenotypeError, NASConfigError) as err:
-        raise InputError(str(err)) from None
-    except KeyError:
-        raise InputError(f"network type '{kind}' is not registered") from None
-
-
-def _load_weights(model, path):
-    import torch
-    from srnas.utils.errors import InputError
-    if not Path(path).is_file():
-        raise InputError(f'weights file not found: {path}')
-    state = torch.load(path, map_location='cpu', weights_only=False)
-    if isinstance(state, dict) and state.get('format') == BUNDLE_FORMAT:
-        state = state['state_dict']
-    elif isinstance(state, dict):
-        for key in ('params_ema', 'params'):
-            if key in state and isinstance(state[key], dict):
-                state = state[key]
-                break
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        first = str(err).splitlines()[0]
-        raise InputError(f'{path}: weights do not fit the child network ({first})') from None
+    from srnas.utils.checkpoint import build_network
+    return build_network(network)
 
 
 def save_bundle(model, network, path):
@@ -147,7 +107,6 @@ def save_bundle(model, network, path):
 def load_bundle(path):
     """Rebuild an exported child (eval mode) from its bundle alone."""
     import torch
-    from srnas.utils.errors import InputError
     bundle = torch.load(path, map_location='cpu', weights_only=False)
     if not isinstance(bundle, dict) or bundle.get('format') != BUNDLE_FORMAT:
         raise InputError(f'{path} is not an srnas child bundle')
@@ -161,8 +120,9 @@ def export_child(network, weights, out_dir, name=None, sizes=DEFAULT_SIZES, onnx
     import torch
     from srnas.nas.files import atomic_write, atomic_write_text
     model = build_child(network)
-    if weights:
-        _load_weights(model, weights)
+    if weights:  # a bundle's state_dict, BasicSR's params_ema / params, or a bare state dict
+        from srnas.utils.checkpoint import load_weights
+        load_weights(model, weights, param_key='params_ema')
     model.eval()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -200,7 +160,6 @@ def export_child(network, weights, out_dir, name=None, sizes=DEFAULT_SIZES, onnx
 
 def _export_onnx(model, example, path):
     import torch
-    from srnas.utils.errors import InputError
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
@@ -209,3 +168,6 @@ def _export_onnx(model, example, path):
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     torch.onnx.export(model, (example,), path, input_names=['lr'], output_names=['sr'], opset_version=17,
                       dynamic_axes={'lr': axes, 'sr': axes}, dynamo=False)
+
+
+main = command('export', build_parser, _run)

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from srnas.utils.cli import run_guarded
+from srnas.utils.cli import command
 
 HELP = 'super-resolve your own LR images (file or folder, no GT): writes <name>_<model>.png; --tile for big ones'
 
@@ -56,6 +56,4 @@ def _run(args):
     return 1 if failed else 0
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    return run_guarded('infer', _run, args)
+main = command('infer', build_parser, _run)

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from srnas.utils.cli import run_guarded
+from srnas.utils.cli import command
 from srnas.utils.errors import InputError
 
 HELP = 'prepare SR data: benchmark GTmod/LRbicx folders, DIV2K sub-images + meta-info, LMDB'
@@ -77,7 +77,5 @@ def _lmdb(args):
     print(make_lmdb(args.input, args.output))
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    action = {'benchmark': _benchmark, 'div2k': _div2k, 'lmdb': _lmdb}[args.what]
-    return run_guarded('prepare', action, args)
+main = command('prepare', build_parser,
+               lambda args: {'benchmark': _benchmark, 'div2k': _div2k, 'lmdb': _lmdb}[args.what](args))

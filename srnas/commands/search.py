@@ -13,14 +13,15 @@ on CPU.
 import argparse
 import json
 import math
+import re
 import shutil
+import sys
 import time
-import warnings
 from pathlib import Path
 
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
 SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range', 'order',
-               'select', 'early_stopping_patience'}
+               'select', 'early_stopping_patience', 'checkpoint_every_iters', 'nonfinite'}
 
 
 def build_parser():
@@ -110,11 +111,7 @@ def _epoch_loader(dataset, dataset_opt, num_batches, seed):
 
 
 def _image_number(path):
-    digits = ''
-    for char in Path(path).name:
-        if not char.isdigit():
-            break
-        digits += char
+    digits = re.match(r'\d*', Path(path).name).group()
     return int(digits) if digits else None
 
 
@@ -206,6 +203,10 @@ def _build_task(opt, opt_path):
                 for scheduler in self.schedulers:
                     scheduler.step()
 
+        def fingerprint(self):
+            return {**super().fingerprint(), 'scale': opt['scale'], 'network_g': dict(opt['network_g']),
+                    'iters_per_epoch': self.iters_per_epoch}
+
         def genotype_meta(self, genotype_json):
             return {'scale': opt['scale'], 'search_options': str(opt_path), 'supernet': dict(opt['network_g'])}
 
@@ -242,18 +243,15 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             epochs=math.ceil(opt['train']['total_iter'] / search['iters_per_epoch']), out_dir=exp_dir,
             seed=opt['manual_seed'], order=search.get('order', 'alpha_first'), select=search.get('select', 'last'),
             early_stopping_patience=search.get('early_stopping_patience'),
-            keep_checkpoints=search.get('keep_checkpoints', 2), plot='epoch' if search.get('plot', True) else 'off',
+            keep_checkpoints=search.get('keep_checkpoints', 2),
+            checkpoint_every_iters=search.get('checkpoint_every_iters'), nonfinite=search.get('nonfinite', 'skip'),
+            plot='epoch' if search.get('plot', True) else 'off',
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
+            warn=lambda line: print(line, file=sys.stderr, flush=True),  # shown even with --quiet
             name=opt['name'], summary={'network': opt['network_g'], 'architect': opt['architect'], 'scale': opt['scale']})
-        resume = search_loop.latest_checkpoint(exp_dir) if auto_resume else None
+        resume = search_loop.resume_candidates(exp_dir) if auto_resume else None  # newest first, with fallback
         result = search_loop.run_search(task, loop, resume=resume)
     except (NASConfigError, GenotypeError) as err:
         raise InputError(f'{opt_path}: {err}') from None
     return {**result, 'experiment_dir': exp_dir, 'scale': opt['scale']}
-
-
-def run_search(opt_path, auto_resume=False, overrides=None, root=None, progress=True):
-    """Deprecated name (one release) of ``run_sr_search``."""
-    warnings.warn('srnas.commands.search.run_search is deprecated: use run_sr_search', DeprecationWarning, stacklevel=2)
-    return run_sr_search(opt_path, auto_resume, overrides, root, progress)

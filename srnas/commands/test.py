@@ -1,7 +1,7 @@
 """``srnas test -opt X.yml``: PSNR/SSIM per test set (Y, crop_border = scale), Params and Multi-Adds."""
 import argparse
 
-from srnas.utils.cli import run_guarded
+from srnas.utils.cli import command
 
 HELP = 'evaluate a trained network on test sets: PSNR/SSIM table + Params/Multi-Adds at 720p'
 
@@ -21,6 +21,4 @@ def _run(args):
     print(format_test_report(report))
 
 
-def main(argv):
-    args = build_parser().parse_args(argv)
-    return run_guarded('test', _run, args)
+main = command('test', build_parser, _run)

@@ -3,12 +3,14 @@
 Follows BasicSR's scripts (``generate_bicubic_img.m``, ``extract_subimages.py``,
 ``generate_meta_info.py``, ``create_lmdb.py``), which the PyPI wheel does not ship.
 """
+import itertools
+import math
 import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from srnas.data.bicubic import bicubic_downscale, modcrop
-from srnas.nas.files import atomic_write_text
+from srnas.nas.files import atomic_write_text, remove_interrupted_writes
 from srnas.utils.errors import InputError
 from srnas.utils.image_io import list_images, read_image, write_image
 
@@ -48,16 +50,6 @@ def crop_positions(length, crop_size, step, thresh_size=0):
     return positions
 
 
-def extract_subimages(img, crop_size, step, thresh_size=0):
-    """[(index, sub_image)] of an HxWxC image, index from 1, row-major (names ``_s001``...)."""
-    height, width = img.shape[:2]
-    subs = []
-    for top in crop_positions(height, crop_size, step, thresh_size):
-        for left in crop_positions(width, crop_size, step, thresh_size):
-            subs.append((len(subs) + 1, img[top:top + crop_size, left:left + crop_size, ...]))
-    return subs
-
-
 _SCALE_SUFFIX = re.compile(r'x(2|3|4|8)$')
 
 
@@ -74,9 +66,7 @@ def _sub_images_of_one(task):
     hr_path, out_dir, scales, crop_size, step, lr_dirs, hr_folder_name, lr_folder_tmpl = task
     stem = _SCALE_SUFFIX.sub('', hr_path.stem)
     hr = read_image(hr_path)
-    lcm = 1
-    for scale in scales:
-        lcm = lcm * scale // _gcd(lcm, scale)
+    lcm = math.lcm(*scales)
     hr = modcrop(hr, lcm)
     height, width = hr.shape[:2]
     meta = []
@@ -90,23 +80,14 @@ def _sub_images_of_one(task):
         if lr.shape[0] < height // scale or lr.shape[1] < width // scale:
             raise InputError(f'LR image {lr_file} is smaller than HR {hr_path} / {scale}')
         lrs[scale] = lr
-    index = 0
-    for top in tops:
-        for left in lefts:
-            index += 1
-            name = f'{stem}_s{index:03d}.png'
-            write_image(out_dir / hr_folder_name / name, hr[top:top + crop_size, left:left + crop_size])
-            meta.append(f'{name} ({crop_size},{crop_size},3)')
-            for scale, lr in lrs.items():
-                size, y, x = crop_size // scale, top // scale, left // scale
-                write_image(out_dir / lr_folder_tmpl.format(scale=scale) / name, lr[y:y + size, x:x + size])
+    for index, (top, left) in enumerate(itertools.product(tops, lefts), start=1):
+        name = f'{stem}_s{index:03d}.png'
+        write_image(out_dir / hr_folder_name / name, hr[top:top + crop_size, left:left + crop_size])
+        meta.append(f'{name} ({crop_size},{crop_size},3)')
+        for scale, lr in lrs.items():
+            size, y, x = crop_size // scale, top // scale, left // scale
+            write_image(out_dir / lr_folder_tmpl.format(scale=scale) / name, lr[y:y + size, x:x + size])
     return meta
-
-
-def _gcd(a, b):
-    while b:
-        a, b = b, a % b
-    return a
 
 
 def prepare_subimages(hr_dir, out_dir, scales=(2, 3, 4), crop_size=480, step=240, lr_dirs=None,
@@ -124,6 +105,8 @@ def prepare_subimages(hr_dir, out_dir, scales=(2, 3, 4), crop_size=480, step=240
         if crop_size % scale or step % scale:
             raise InputError(f'--crop {crop_size} and --step {step} must be multiples of scale {scale}')
     images = list_images(hr_dir)
+    for folder in ['', name] + [lr_name.format(scale=scale) for scale in scales]:
+        remove_interrupted_writes(out_dir / folder)  # a previous run killed mid-write: rewritten below
     tasks = [(p, out_dir, tuple(scales), crop_size, step, lr_dirs, name, lr_name) for p in images]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:

@@ -35,11 +35,7 @@ def paired_file_names(dataset_opt):
             gt_names = [line.split(' ')[0].strip() for line in handle if line.strip()]
     else:
         gt_names = _basicsr_file_list(Path(dataset_opt['dataroot_gt']).expanduser())
-    pairs = []
-    for gt_name in gt_names:
-        stem, ext = os.path.splitext(gt_name)
-        pairs.append((gt_name, f'{tmpl.format(stem)}{ext}'))
-    return pairs
+    return [(gt_name, f'{tmpl.format(stem)}{ext}') for gt_name in gt_names for stem, ext in [os.path.splitext(gt_name)]]
 
 
 def check_paired_folder(dataset_opt, scale, prefix, source, exact=True, gt_size=None):
@@ -55,7 +51,7 @@ def check_paired_folder(dataset_opt, scale, prefix, source, exact=True, gt_size=
         raise InputError(f"{source}: option '{prefix}.dataroot_gt': no images in {gt_root}")
     if gt_size is not None and gt_size % scale:
         raise InputError(f"{source}: option '{prefix}.gt_size': {gt_size} is not divisible by scale {scale}")
-    full_decode = len(pairs) <= 500
+    full_decode = len(pairs) <= 500  # decoding every image is affordable up to 500 files; beyond, headers only
     lq_names = set(_basicsr_file_list(lq_root))
     for gt_name, lq_name in pairs:
         gt_path, lq_path = gt_root / gt_name, lq_root / lq_name

@@ -122,9 +122,7 @@ def _pairs_of(spec, scale):
 
 def format_metrics_table(results, title_column='Method'):
     """Markdown-style table. ``results`` = {row_label: {set_name: {'psnr', 'ssim'}}}."""
-    set_names = []
-    for per_set in results.values():
-        set_names += [s for s in per_set if s not in set_names]
+    set_names = list(dict.fromkeys(s for per_set in results.values() for s in per_set))  # first-seen order
     header = f'| {title_column} | ' + ' | '.join(f'{s} PSNR / SSIM' for s in set_names) + ' |'
     lines = [header, '|' + '---|' * (len(set_names) + 1)]
     for label, per_set in results.items():

@@ -32,18 +32,16 @@ def _convert_official_weights(opt):
         raise InputError(f"path.pretrain_network_g: cannot load {weights}: {exc}") from None
     if not isinstance(raw, dict):
         return
-    if is_official_imdn_state_dict(raw):
-        state = read_state_dict(weights)
-    elif dlsr_official.is_official_dlsr_state_dict(read_state_dict(weights)):
+    state = read_state_dict(weights)  # official IMDN keys come back converted
+    if dlsr_official.is_official_dlsr_state_dict(state):
         if float(opt['network_g'].get('img_range', 1)) != 255:
             raise InputError(f'path.pretrain_network_g: {weights} holds DLSR reference weights, trained on 0..255 '
                              'pixels: set network_g.img_range: 255')
-        state = read_state_dict(weights)
         try:
             state = dlsr_official.convert_official_dlsr_state_dict(state, dlsr_official.read_cell_ops(state))
         except dlsr_official.DLSRCheckpointError as err:
             raise InputError(f'path.pretrain_network_g: {weights}: {err}') from None
-    else:
+    elif not is_official_imdn_state_dict(raw):
         return
     converted = osp.join(opt['path']['results_root'], 'converted_' + osp.basename(weights))
     atomic_torch_save({'params': state}, converted)
@@ -103,9 +101,7 @@ def format_test_report(report):
     from srnas.evaluation.complexity import format_complexity
     lines = [f"{report['name']} (x{report['scale']})"]
     metrics = report['metrics']
-    names = []
-    for per_set in metrics.values():
-        names += [m for m in per_set if m not in names]
+    names = list(dict.fromkeys(m for per_set in metrics.values() for m in per_set))  # first-seen order
     if metrics:
         lines.append('| Set | ' + ' | '.join(n.upper() if n in ('psnr', 'ssim') else n for n in names) + ' |')
         lines.append('|---|' + '---|' * len(names))

@@ -6,8 +6,6 @@
 
 Everything else (losses, EMA, validation, checkpoints) is SRModel's.
 """
-from collections import OrderedDict
-
 import torch
 
 from srnas.basicsr_compat import import_basicsr
@@ -41,23 +39,10 @@ class SRNASModel(SRModel):
                              f"(torch.optim: {', '.join(torch_optimizer_names())})")
         return getattr(torch.optim, optim_type)(params, lr, **kwargs)
 
-    def optimize_parameters(self, current_iter):
-        self.optimizer_g.zero_grad()
-        self.output = self.net_g(self.lq)
-        losses = OrderedDict()
-        if self.cri_pix:
-            losses['l_pix'] = self.cri_pix(self.output, self.gt)
-        if self.cri_perceptual:
-            l_percep, l_style = self.cri_perceptual(self.output, self.gt)
-            if l_percep is not None:
-                losses['l_percep'] = l_percep
-            if l_style is not None:
-                losses['l_style'] = l_style
-        sum(losses.values()).backward()
+    def setup_optimizers(self):
+        super().setup_optimizers()
         max_norm = self.opt['train'].get('grad_clip')
-        if max_norm:
-            torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), max_norm)
-        self.optimizer_g.step()
-        self.log_dict = self.reduce_loss_dict(losses)
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
+        if max_norm:  # clip right before every step: SRModel's optimize_parameters stays BasicSR's own
+            def clip_weight_gradient(*_):
+                torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), max_norm)
+            self.optimizer_g.register_step_pre_hook(clip_weight_gradient)

@@ -1,6 +1,7 @@
 """Write-then-rename file output and JSON/YAML mapping I/O with clear errors."""
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -20,12 +21,42 @@ def atomic_write(path, write: Callable[[str], None]) -> Path:
         write(tmp)
         # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less the umask)
         os.chmod(tmp, 0o666 & ~_current_umask())
+        _fault_pause(path)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+_TEMPORARY = re.compile(r'^\.(?P<name>.+)\.[a-z0-9_]{8}(?P<suffix>\.[^.]*)?$')
+
+
+def remove_interrupted_writes(folder) -> list:
+    """Delete the temporaries ``atomic_write`` left in ``folder`` when its process was killed mid-write
+    (``.<name>.<8 random chars><suffix>``); only for folders no other running process writes to."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match and path.is_file() and match.group('name').endswith(match.group('suffix') or ''):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return sorted(removed)
+
+
+def _fault_pause(path: Path) -> None:
+    """Fault harness only (benchmarks/kill_anywhere.py, tests/faults): with SRNAS_FAULT_PAUSE_BEFORE_RENAME=<s>
+    announce the rename on stderr and wait, so a kill can land between the write and the rename."""
+    pause = os.environ.get('SRNAS_FAULT_PAUSE_BEFORE_RENAME')
+    if pause:
+        import sys
+        import time
+        print(f'srnas-fault: renaming {path}', file=sys.stderr, flush=True)
+        time.sleep(float(pause))
 
 
 def _current_umask() -> int:
@@ -36,10 +67,7 @@ def _current_umask() -> int:
 
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` by write-then-rename."""
-    def write(tmp):
-        with open(tmp, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-    return atomic_write(path, write)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding='utf-8'))
 
 
 def atomic_torch_save(obj, path) -> Path:
@@ -71,17 +99,12 @@ def read_mapping(path, what: str = 'file') -> dict:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
-        raise NASConfigError(f'{what} {path} is not valid {_format(path)}: {error}') from None
-    except Exception as error:  # yaml.YAMLError
-        raise NASConfigError(f'{what} {path} is not valid {_format(path)}: {error}') from None
+    except Exception as error:  # json.JSONDecodeError (a ValueError), UnicodeDecodeError, yaml.YAMLError
+        kind = 'YAML' if path.suffix.lower() in YAML_SUFFIXES else 'JSON'
+        raise NASConfigError(f'{what} {path} is not valid {kind}: {error}') from None
     if not isinstance(data, dict):
         raise NASConfigError(f'{what} {path} must hold a mapping at the top level, got {type(data).__name__}')
     return data
-
-
-def _format(path: Path) -> str:
-    return 'YAML' if path.suffix.lower() in YAML_SUFFIXES else 'JSON'
 
 
 def _plain(value):

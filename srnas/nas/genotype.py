@@ -103,16 +103,12 @@ def save_genotype(space: str, genotype, path, **meta):
 def read_genotype_file(path) -> Tuple[Optional[str], object, Dict]:
     """``(space, genotype, meta)`` of a genotype file, in the current format or an older one."""
     data = read_mapping(path, what='genotype file')
-    if 'genotype' in data:
-        genotype = data['genotype']
-        space = data.get('space') or (genotype.get('space') if isinstance(genotype, dict) else None)
-        meta = {k: v for k, v in data.items() if k not in ('space', 'genotype')}
-    elif 'arch' in data:  # NB201 search output of srnas 0.1
-        genotype, space = data['arch'], data.get('space', 'nb201')
-        meta = {k: v for k, v in data.items() if k not in ('space', 'arch')}
-    else:  # a bare genotype mapping
-        genotype, space, meta = data, data.get('space'), {}
-    return space, genotype, meta
+    key = 'genotype' if 'genotype' in data else 'arch' if 'arch' in data else None  # arch: NB201 of srnas 0.1
+    if key is None:  # a bare genotype mapping
+        return data.get('space'), data, {}
+    genotype, meta = data[key], {k: v for k, v in data.items() if k not in ('space', key)}
+    space = data.get('space') or (genotype.get('space') if isinstance(genotype, dict) else None)
+    return space or ('nb201' if key == 'arch' else None), genotype, meta
 
 
 def load_genotype(path, required_keys: Sequence[str] = ()) -> Dict:

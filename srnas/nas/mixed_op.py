@@ -99,15 +99,12 @@ class MixedOp(nn.Module):
             raise NASConfigError(f'MixedOp stride must be 1 or 2, got {stride}')
         self.stride = stride
         self.partial_k = partial_k
-        if partial_k != 1:
-            if in_channels is None:
-                raise NASConfigError('MixedOp with partial_k > 1 needs in_channels')
-            out_channels = in_channels if out_channels is None else out_channels
-            self.split_in, self.split_out = partial_channel_split(in_channels, out_channels, partial_k)
-        else:
-            partial_channel_split(1, 1, partial_k)  # validates partial_k itself
+        if partial_k != 1 and in_channels is None:
+            raise NASConfigError('MixedOp with partial_k > 1 needs in_channels')
         self.in_channels = in_channels
         self.out_channels = out_channels if out_channels is not None else in_channels
+        # also validates partial_k itself (with no channel counts: K = 1, nothing to split)
+        self.split_in, self.split_out = partial_channel_split(in_channels or 1, self.out_channels or 1, partial_k)
 
     def __len__(self):
         return len(self.candidates)

@@ -5,6 +5,7 @@ the derived genotype stopped changing, and early stopping with the
 best-validation-loss genotype (A2M protocol: stop once
 ``epoch - best_epoch > patience``, patience 10).
 """
+import itertools
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -69,12 +70,7 @@ class AlphaRecorder:
         if not recorded:
             return None
         final = recorded[-1]['genotype']
-        since = recorded[-1]['epoch']
-        for entry in reversed(recorded):
-            if entry['genotype'] != final:
-                break
-            since = entry['epoch']
-        return since
+        return list(itertools.takewhile(lambda e: e['genotype'] == final, reversed(recorded)))[-1]['epoch']
 
     def best_by_val_loss(self) -> Optional[Dict[str, Any]]:
         """The entry with the lowest validation loss (earliest on ties), or None."""

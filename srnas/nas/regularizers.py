@@ -34,12 +34,13 @@ that its gradient norm is ``r`` times the data term's (``set_calibrated_weight``
 the same in any space, at any image range and at any point of the search: 0 ignores cost,
 1 lets cost pull as hard as quality, larger values approach the cheapest network.
 """
-import math
+import dataclasses
+from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence, Union
 
 import torch
 
-from srnas.nas.errors import NASConfigError
+from srnas.nas.errors import NASConfigError, check_number
 from srnas.nas.registry import REGULARIZER_REGISTRY
 
 Alphas = Union[torch.Tensor, Sequence[torch.Tensor]]
@@ -65,43 +66,39 @@ def beta_loss(alphas: Alphas) -> torch.Tensor:
     return per_edge.mean()
 
 
-def flops_loss(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch.Tensor:
-    """Expected normalised cost (SA-DARTS Eq. 18), summed over mixed ops; differentiable in alpha."""
+def _probs_and_costs(name: str, alphas: Alphas, costs: Alphas, temperature: float):
+    """(softmax(alpha / T), costs) of every mixed op as (rows, candidates) pairs, shapes checked."""
     alpha_list, cost_list = _as_list(alphas), _as_list(costs)
     if len(alpha_list) != len(cost_list):
-        raise ValueError(f'flops_loss: {len(alpha_list)} alpha tensors but {len(cost_list)} cost tensors')
-    total = 0.0
+        raise ValueError(f'{name}: {len(alpha_list)} alpha tensors but {len(cost_list)} cost tensors')
+    pairs = []
     for alpha, cost in zip(alpha_list, cost_list):
         cost = torch.as_tensor(cost, dtype=alpha.dtype, device=alpha.device)
         if cost.shape != alpha.shape:
-            raise ValueError(f'flops_loss: costs of shape {tuple(cost.shape)} for alpha of shape {tuple(alpha.shape)}')
-        cost_rows = cost.reshape(-1, cost.shape[-1])
+            raise ValueError(f'{name}: costs of shape {tuple(cost.shape)} for alpha of shape {tuple(alpha.shape)}')
+        pairs.append((torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1),
+                      cost.reshape(-1, cost.shape[-1])))
+    return pairs
+
+
+def flops_loss(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch.Tensor:
+    """Expected normalised cost (SA-DARTS Eq. 18), summed over mixed ops; differentiable in alpha."""
+    total = 0.0
+    for probs, cost_rows in _probs_and_costs('flops_loss', alphas, costs, temperature):
         norm = cost_rows.sum(dim=-1, keepdim=True)
         if (norm <= 0).any():
             raise ValueError('flops_loss: every mixed op needs a positive total cost')
-        probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
         total = total + (probs * cost_rows / norm).sum()
     return total
 
 
 def cost_fraction(alphas: Alphas, costs: Alphas, temperature: float = 1.0) -> torch.Tensor:
     """Expected cost over all mixed ops divided by their most expensive choice; differentiable in alpha."""
-    alpha_list, cost_list = _as_list(alphas), _as_list(costs)
-    if len(alpha_list) != len(cost_list):
-        raise ValueError(f'cost_fraction: {len(alpha_list)} alpha tensors but {len(cost_list)} cost tensors')
-    expected, dearest = 0.0, 0.0
-    for alpha, cost in zip(alpha_list, cost_list):
-        cost = torch.as_tensor(cost, dtype=alpha.dtype, device=alpha.device)
-        if cost.shape != alpha.shape:
-            raise ValueError(f'cost_fraction: costs of shape {tuple(cost.shape)} for alpha of shape '
-                             f'{tuple(alpha.shape)}')
-        cost_rows = cost.reshape(-1, cost.shape[-1])
-        probs = torch.softmax(alpha.reshape(-1, alpha.shape[-1]) / temperature, dim=-1)
-        expected = expected + (probs * cost_rows).sum()
-        dearest = dearest + cost_rows.max(dim=-1).values.sum()
+    pairs = _probs_and_costs('cost_fraction', alphas, costs, temperature)
+    dearest = sum(cost_rows.max(dim=-1).values.sum() for _, cost_rows in pairs)
     if float(dearest) <= 0:
         raise ValueError('cost_fraction: the costs are all zero')
-    return expected / dearest
+    return sum((probs * cost_rows).sum() for probs, cost_rows in pairs) / dearest
 
 
 def l2_loss(alphas: Alphas) -> torch.Tensor:
@@ -112,52 +109,44 @@ def l2_loss(alphas: Alphas) -> torch.Tensor:
 # Coefficient schedules, driven by the real epoch counter.
 
 class Schedule:
-    def __call__(self, epoch: float) -> float:
-        raise NotImplementedError
+    """A coefficient as a function of the (real) epoch; the fields are the YAML keys of its type."""
 
 
+@dataclass
 class ConstantSchedule(Schedule):
-    def __init__(self, value: float):
-        self.value = value
+    value: float
 
     def __call__(self, epoch):
         return self.value
 
-    def __repr__(self):
-        return f'constant({self.value})'
 
-
+@dataclass
 class EpochOverKSchedule(Schedule):
     """lambda = scale * epoch / k (SA-DARTS uses k = 5)."""
-
-    def __init__(self, k: float, scale: float = 1.0):
-        self.k, self.scale = k, scale
+    k: float
+    scale: float = 1.0
 
     def __call__(self, epoch):
         return self.scale * epoch / self.k
 
-    def __repr__(self):
-        return f'epoch_over_k(k={self.k}, scale={self.scale})'
 
-
+@dataclass
 class LinearSchedule(Schedule):
     """lambda = start + slope * epoch (beta-DARTS: 0 + 0.5 * epoch)."""
-
-    def __init__(self, start: float = 0.0, slope: float = 1.0):
-        self.start, self.slope = start, slope
+    slope: float
+    start: float = 0.0
 
     def __call__(self, epoch):
         return self.start + self.slope * epoch
 
-    def __repr__(self):
-        return f'linear(start={self.start}, slope={self.slope})'
 
-
+@dataclass
 class RampSchedule(Schedule):
     """Linear ramp from ``start`` (at start_epoch) to ``end`` (at end_epoch), flat outside."""
-
-    def __init__(self, start: float, end: float, start_epoch: float, end_epoch: float):
-        self.start, self.end, self.start_epoch, self.end_epoch = start, end, start_epoch, end_epoch
+    end: float
+    end_epoch: float
+    start: float = 0.0
+    start_epoch: float = 0.0
 
     def __call__(self, epoch):
         if epoch <= self.start_epoch:
@@ -167,18 +156,14 @@ class RampSchedule(Schedule):
         frac = (epoch - self.start_epoch) / (self.end_epoch - self.start_epoch)
         return self.start + frac * (self.end - self.start)
 
-    def __repr__(self):
-        return f'ramp({self.start}->{self.end}, epochs {self.start_epoch}->{self.end_epoch})'
+
+SCHEDULES = {'constant': ConstantSchedule, 'epoch_over_k': EpochOverKSchedule, 'linear': LinearSchedule,
+             'ramp': RampSchedule}
 
 
 def _number(where: str, key: str, value, positive=False, non_negative=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise NASConfigError(f'{where}: {key} must be a finite number, got {value!r}')
-    if positive and value <= 0:
-        raise NASConfigError(f'{where}: {key} must be > 0, got {value}')
-    if non_negative and value < 0:
-        raise NASConfigError(f'{where}: {key} must be >= 0, got {value}')
-    return float(value)
+    minimum = 0 if positive or non_negative else None
+    return float(check_number(f'{where}: {key}', value, minimum, strict=positive))
 
 
 def _check_keys(where: str, spec: Mapping, allowed: Sequence[str]):
@@ -196,26 +181,16 @@ def build_schedule(spec, where: str = 'schedule') -> Schedule:
     if not isinstance(spec, Mapping) or 'type' not in spec:
         raise NASConfigError(f'{where}: expected a number or a mapping with a type, got {spec!r}')
     kind = spec['type']
-    if kind == 'constant':
-        _check_keys(where, spec, ['type', 'value'])
-        return ConstantSchedule(_number(where, 'value', spec.get('value')))
-    if kind == 'epoch_over_k':
-        _check_keys(where, spec, ['type', 'k', 'scale'])
-        return EpochOverKSchedule(_number(where, 'k', spec.get('k'), positive=True),
-                                  _number(where, 'scale', spec.get('scale', 1.0)))
-    if kind == 'linear':
-        _check_keys(where, spec, ['type', 'start', 'slope'])
-        return LinearSchedule(_number(where, 'start', spec.get('start', 0.0)),
-                              _number(where, 'slope', spec.get('slope')))
-    if kind == 'ramp':
-        _check_keys(where, spec, ['type', 'start', 'end', 'start_epoch', 'end_epoch'])
-        start_epoch = _number(where, 'start_epoch', spec.get('start_epoch', 0), non_negative=True)
-        end_epoch = _number(where, 'end_epoch', spec.get('end_epoch'), non_negative=True)
-        if end_epoch <= start_epoch:
-            raise NASConfigError(f'{where}: end_epoch ({end_epoch}) must be > start_epoch ({start_epoch})')
-        return RampSchedule(_number(where, 'start', spec.get('start', 0.0)), _number(where, 'end', spec.get('end')),
-                            start_epoch, end_epoch)
-    raise NASConfigError(f"{where}: unknown schedule type {kind!r}; choose one of constant, epoch_over_k, linear, ramp")
+    if not isinstance(kind, str) or kind not in SCHEDULES:
+        raise NASConfigError(f"{where}: unknown schedule type {kind!r}; choose one of {', '.join(SCHEDULES)}")
+    fields = dataclasses.fields(SCHEDULES[kind])
+    _check_keys(where, spec, ['type', *(f.name for f in fields)])
+    values = {f.name: _number(where, f.name, spec.get(f.name, None if f.default is dataclasses.MISSING else f.default),
+                              positive=f.name == 'k', non_negative=f.name.endswith('epoch')) for f in fields}
+    if kind == 'ramp' and values['end_epoch'] <= values['start_epoch']:
+        raise NASConfigError(f"{where}: end_epoch ({values['end_epoch']}) must be > start_epoch "
+                             f"({values['start_epoch']})")
+    return SCHEDULES[kind](**values)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,6 +16,12 @@ losses and weight optimizer; the loop owns everything else, written once:
   line, the top-1 minus top-2 softmax margin of every row of ``alpha``,
   ``search_log.json`` + ``metrics.jsonl`` + ``alpha_history.json``,
   TensorBoard, the genotype file, plots and an atomic checkpoint;
+* every ``checkpoint_every_iters`` iterations (option) a mid-epoch checkpoint
+  too, holding the step's RNG states and running means: resumed, the epoch
+  re-draws its data order, skips the batches already used and goes on exactly
+  (``srnas.nas.checkpoints``: names, rotation, format, fingerprint, fallback);
+* non-finite losses/gradients caught at their step and skipped, rolled back
+  or raised (``nonfinite``, ``srnas.nas.numerics``);
 * early stopping (A2M: stop once ``epoch - best_epoch > patience``) and the
   choice of the final genotype (``last`` or ``best_val_loss``).
 """
@@ -29,16 +35,18 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 
 import torch
 
+from srnas.nas import checkpoints as ckpt
 from srnas.nas.errors import NASConfigError
-from srnas.nas.files import atomic_torch_save, atomic_write_text, write_mapping
+from srnas.nas.files import atomic_write_text, write_mapping
 from srnas.nas.genotype import save_genotype
+from srnas.nas.numerics import NONFINITE_POLICIES, NumericGuard, RollBack, grad_norm, weight_fault
 from srnas.nas.recorder import AlphaRecorder, top2_margins
 
 ORDERS = ('alpha_first', 'weights_first')
 SELECTS = ('last', 'best_val_loss')
 PLOTS = ('epoch', 'end', 'off')
-CHECKPOINT_GLOB = 'epoch_*.pth'
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_GLOB = ckpt.CHECKPOINT_GLOB
+CHECKPOINT_FORMAT = ckpt.CHECKPOINT_FORMAT
 
 
 def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
@@ -54,8 +62,13 @@ def seed_everything(seed: int) -> None:
 
 
 def latest_checkpoint(out_dir) -> Optional[Path]:
-    found = sorted(Path(out_dir, 'checkpoints').glob(CHECKPOINT_GLOB))
-    return found[-1] if found else None
+    found = resume_candidates(out_dir)
+    return found[0] if found else None
+
+
+def resume_candidates(out_dir) -> List[Path]:
+    """The checkpoints of a search folder, newest first (``run_search(resume=...)`` falls back along them)."""
+    return ckpt.checkpoints_newest_first(Path(out_dir, 'checkpoints'))
 
 
 class SearchTask(abc.ABC):
@@ -118,6 +131,19 @@ class SearchTask(abc.ABC):
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.weight_optimizer.load_state_dict(state['weight_optimizer'])
 
+    def epoch_state(self) -> Dict[str, Any]:
+        """Running sums the task keeps within an epoch (saved in mid-epoch checkpoints)."""
+        return {}
+
+    def load_epoch_state(self, state: Dict[str, Any]) -> None:
+        """Restore ``epoch_state`` after ``train_batches`` started the resumed epoch."""
+
+    def fingerprint(self) -> Dict[str, Any]:
+        """What a checkpoint cannot be resumed under a change of (extend with scale, network options...)."""
+        return {'space': self.space, 'architect': getattr(self.architect, 'kind', None),
+                'arch_shapes': {name: list(p.shape) for name, p in self.model.named_arch_parameters()},
+                'weight_shapes': {name: list(t.shape) for name, t in self.model.state_dict().items()}}
+
 
 @dataclass
 class LoopOptions:
@@ -129,18 +155,24 @@ class LoopOptions:
     select: str = 'last'                            # last | best_val_loss (A2M)
     early_stopping_patience: Optional[int] = None   # A2M: 10
     keep_checkpoints: int = 2
+    checkpoint_every_iters: Optional[int] = None    # also checkpoint mid-epoch every N iterations
+    nonfinite: str = 'skip'                         # skip | rollback | raise (srnas.nas.numerics)
     plot: str = 'end'                               # epoch | end | off
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
     log: Callable[[str], None] = print
+    warn: Optional[Callable[[str], None]] = None    # resumes, fallbacks, non-finite steps (default: log)
     name: str = 'search'
     summary: Dict[str, Any] = field(default_factory=dict)   # extra top-level fields of search_log.json
+
+    def warning(self, line: str) -> None:
+        (self.warn or self.log)(line)
 
     def check(self):
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
             raise NASConfigError(f'search: the number of epochs must be a positive integer, got {self.epochs!r}')
         for key, value, allowed in (('order', self.order, ORDERS), ('select', self.select, SELECTS),
-                                    ('plot', self.plot, PLOTS)):
+                                    ('plot', self.plot, PLOTS), ('nonfinite', self.nonfinite, NONFINITE_POLICIES)):
             if value not in allowed:
                 raise NASConfigError(f'search.{key} must be one of {list(allowed)}, got {value!r}')
         patience = self.early_stopping_patience
@@ -149,6 +181,9 @@ class LoopOptions:
         keep = self.keep_checkpoints
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
             raise NASConfigError(f'search.keep_checkpoints must be an integer >= 1, got {keep!r}')
+        every = self.checkpoint_every_iters
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+            raise NASConfigError(f'search.checkpoint_every_iters must be null or an integer >= 1, got {every!r}')
 
 
 class _EpochMeans:
@@ -165,22 +200,38 @@ class _EpochMeans:
     def means(self) -> Dict[str, float]:
         return {key: self.sums[key] / self.counts[key] for key in self.sums}
 
+    def state(self):
+        return {'sums': dict(self.sums), 'counts': dict(self.counts)}
 
-def _weight_step(task: SearchTask, batch, means: _EpochMeans):
+    def load(self, state):
+        self.sums, self.counts = dict(state['sums']), dict(state['counts'])
+        return self
+
+
+def _weight_step(task: SearchTask, batch, means: _EpochMeans, guard: NumericGuard, iteration: int, epoch: int):
     task.weight_optimizer.zero_grad(set_to_none=True)
     loss, logs = task.weight_loss(batch)
     loss.backward()
-    if task.grad_clip:
-        torch.nn.utils.clip_grad_norm_(task.model.weights(), task.grad_clip)
-    task.weight_optimizer.step()
+    weights = list(task.model.weights())
+    norm = (torch.nn.utils.clip_grad_norm_(weights, task.grad_clip) if task.grad_clip else grad_norm(weights))
+    fault = weight_fault(task.model, task.weight_optimizer, loss, norm, logs)
+    if fault is None:
+        task.weight_optimizer.step()
+        means.add(logs)
+    else:
+        task.weight_optimizer.zero_grad(set_to_none=True)
     # The weight loss also filled alpha's .grad: alpha must move only by the architect.
     for alpha in task.model.arch_parameters():
         alpha.grad = None
-    means.add(logs)
+    if fault is not None:
+        guard.handle(fault, iteration, epoch)
 
 
-def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _EpochMeans, norms: _EpochMeans):
+def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _EpochMeans, norms: _EpochMeans,
+                guard: NumericGuard, iteration: int):
     result = task.architect.step(arch_batch, epoch, train_batch=train_batch)
+    if result.get('nonfinite') is not None:
+        guard.handle(result['nonfinite'], iteration, epoch)
     if not result.get('updated'):
         return 0
     means.add({'l_arch': result['val_loss'], 'alpha_grad_norm': result['alpha_grad_norm']})
@@ -190,28 +241,59 @@ def _alpha_step(task: SearchTask, arch_batch, train_batch, epoch: int, means: _E
     return 1
 
 
-def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int):
-    """All steps of one epoch; returns (step means, per-term alpha-grad-norm means, alpha steps, steps)."""
+def _skip(iterator, count: int):
+    """Draw and drop the first ``count`` items: the loaders' positions (and their workers') are as after them."""
+    for _ in range(count):
+        next(iterator)
+
+
+def _run_epoch(task: SearchTask, epoch: int, opts: LoopOptions, first_iter: int, guard: NumericGuard,
+               progress: Optional[Dict[str, Any]] = None, save: Optional[Callable] = None):
+    """All steps of one epoch; returns (step means, per-term alpha-grad-norm means, alpha steps, steps).
+
+    ``progress`` (from a mid-epoch checkpoint) resumes it after the steps it records; ``save(epoch, step,
+    progress)`` is called every ``checkpoint_every_iters`` iterations.
+    """
     seed_everything(epoch_seed(opts.seed, epoch))
     task.model.train()
-    batches = task.train_batches(epoch, epoch_seed(opts.seed, epoch, 1))
+    source = task.train_batches(epoch, epoch_seed(opts.seed, epoch, 1))
+    batches = iter(source)
     active = task.architect.is_active(epoch)
     arch_iter = iter(task.arch_batches(epoch, epoch_seed(opts.seed, epoch, 2))) if active else None
+    means, norms, alpha_steps, steps = _EpochMeans(), _EpochMeans(), 0, 0
+    if progress is not None:
+        steps, alpha_steps = progress['steps'], progress['alpha_steps']
+        _skip(batches, steps)
+        if arch_iter is not None:
+            _skip(arch_iter, progress['arch_batches'])
+        means.load(progress['means'])
+        norms.load(progress['norms'])
+        task.load_epoch_state(progress['task'])
+        ckpt.set_rng_state(progress['rng'])
+    arch_batches = progress['arch_batches'] if progress is not None else 0
     if opts.progress:
         from tqdm import tqdm
-        batches = tqdm(batches, desc=f'search epoch {epoch + 1}/{opts.epochs}', leave=False)
-    means, norms, alpha_steps, steps = _EpochMeans(), _EpochMeans(), 0, 0
+        batches = tqdm(batches, desc=f'search epoch {epoch + 1}/{opts.epochs}', leave=False, initial=steps,
+                       total=len(source) if hasattr(source, '__len__') else None)
     # the architect's step_order (DLSR reference: weights_first) or the loop option decide
     weights_first = 'weights_first' in (opts.order, getattr(task.architect, 'step_order', None))
+    every = opts.checkpoint_every_iters
     for train_batch in batches:
+        iteration = first_iter + steps + 1
         if weights_first:
-            _weight_step(task, train_batch, means)
+            _weight_step(task, train_batch, means, guard, iteration, epoch)
         if arch_iter is not None:
-            alpha_steps += _alpha_step(task, next(arch_iter), train_batch, epoch, means, norms)
+            arch_batch = next(arch_iter)
+            arch_batches += 1
+            alpha_steps += _alpha_step(task, arch_batch, train_batch, epoch, means, norms, guard, iteration)
         if not weights_first:
-            _weight_step(task, train_batch, means)
+            _weight_step(task, train_batch, means, guard, iteration, epoch)
         steps += 1
         task.after_weight_step(first_iter + steps)
+        if save is not None and every and (first_iter + steps) % every == 0:
+            save(epoch, steps, {'steps': steps, 'alpha_steps': alpha_steps, 'arch_batches': arch_batches,
+                                'means': means.state(), 'norms': norms.state(), 'task': task.epoch_state(),
+                                'rng': ckpt.rng_state()})
     task.end_epoch(epoch)
     return means.means(), norms.means(), alpha_steps, steps
 
@@ -317,26 +399,43 @@ class _Outputs:
             self.writer.close()
 
 
-def _save_checkpoint(task, opts, epoch, history, genotypes):
-    folder = Path(opts.out_dir) / 'checkpoints'
-    atomic_torch_save({'format': CHECKPOINT_FORMAT, 'epoch': epoch, 'space': task.space,
-                       'model': task.model.state_dict(), 'architect': task.architect.state_dict(),
-                       'task': task.state_dict(), 'history': history, 'genotypes': genotypes},
-                      folder / f'epoch_{epoch:05d}.pth')
-    for old in sorted(folder.glob(CHECKPOINT_GLOB))[:-opts.keep_checkpoints]:
-        old.unlink()
+def _fingerprint(task, opts):
+    """The task's fingerprint plus the seed: another seed draws other batches, so it is another run."""
+    return {**task.fingerprint(), 'seed': opts.seed}
 
 
-def _load_checkpoint(task, path):
-    state = torch.load(path, map_location='cpu', weights_only=False)
-    if not isinstance(state, dict) or state.get('format') != CHECKPOINT_FORMAT:
-        raise NASConfigError(f'checkpoint {path} was not written by this version of the search loop')
-    if state.get('space') != task.space:
-        raise NASConfigError(f"checkpoint {path} is of space {state.get('space')!r}, this search is {task.space!r}")
+def _save_checkpoint(task, opts, epoch, history, genotypes, step=None, progress=None):
+    """End of ``epoch`` (``step`` None) or ``step`` steps into it, with that epoch's ``progress``."""
+    state = {'epoch': epoch, 'space': task.space, 'fingerprint': _fingerprint(task, opts),
+             'model': task.model.state_dict(), 'architect': task.architect.state_dict(),
+             'task': task.state_dict(), 'history': history, 'genotypes': genotypes}
+    if progress is not None:
+        state['progress'] = progress
+    return ckpt.save_rotating(state, Path(opts.out_dir) / 'checkpoints', epoch, step, opts.keep_checkpoints)
+
+
+def _apply_checkpoint(task, state):
+    """Load a checked checkpoint into ``task``; returns (epoch to run, history, genotypes, mid-epoch progress)."""
     task.model.load_state_dict(state['model'])
     task.architect.load_state_dict(state['architect'])
     task.load_state_dict(state['task'])
-    return state['epoch'] + 1, state['history'], state['genotypes']
+    progress = state.get('progress')
+    next_epoch = state['epoch'] if progress is not None else state['epoch'] + 1
+    return next_epoch, list(state['history']), dict(state['genotypes']), progress
+
+
+def _resume(task, opts, resume):
+    """``resume``: one checkpoint path (its problems are errors) or a list of candidates, newest first
+    (``--auto_resume``: an unusable one is reported and the previous one tried)."""
+    candidates = list(resume) if isinstance(resume, (list, tuple)) else [] if resume is None else [resume]
+    if not candidates:
+        return 0, [], {}, None
+    path, loaded = ckpt.load_first_usable(candidates, _fingerprint(task, opts), lambda state: _apply_checkpoint(task, state),
+                                          opts.warning, set_aside=isinstance(resume, (list, tuple)))
+    epoch, history, genotypes, progress = loaded
+    where = f"step {progress['steps']} of epoch {epoch + 1}" if progress else f'epoch {epoch + 1}'
+    opts.warning(f'resumed from {path} at {where}')
+    return loaded
 
 
 def _stop_early(recorder: AlphaRecorder, patience: Optional[int]) -> bool:
@@ -344,22 +443,41 @@ def _stop_early(recorder: AlphaRecorder, patience: Optional[int]) -> bool:
 
 
 def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, Any]:
-    """Run (or, from checkpoint ``resume``, continue) a search; returns the chosen genotype and the outputs."""
+    """Run (or continue) a search; returns the chosen genotype and the outputs.
+
+    ``resume``: None, a checkpoint path, or a list of checkpoint paths newest first (``resume_candidates``),
+    of which the first usable one is taken.
+    """
     opts.check()
-    start_epoch, history, genotypes = 0, [], {}
-    if resume is not None:
-        start_epoch, history, genotypes = _load_checkpoint(task, resume)
-        opts.log(f'resumed from {resume} at epoch {start_epoch + 1}')
+    folder = Path(opts.out_dir) / 'checkpoints'
+    folder.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(opts.out_dir)
+    for stale in ckpt.remove_stale_temporaries(out_dir, out_dir / 'plots', folder):
+        opts.warning(f'removed {stale.name}: a file whose writing was interrupted')
+    epoch, history, genotypes, progress = _resume(task, opts, resume)
     outputs = _Outputs(task, opts)
     recorder = _recorder(task, history)
-    plots, steps_done, stopped = [], sum(e['steps'] for e in history), False
+    guard = NumericGuard(opts.nonfinite, opts.warning, can_roll_back=lambda: bool(resume_candidates(opts.out_dir)))
+    plots, stopped = [], False
+
+    def save_mid_epoch(at_epoch, step, at_progress):
+        _save_checkpoint(task, opts, at_epoch, history, genotypes, step=step, progress=at_progress)
+
     try:
-        for epoch in range(start_epoch, opts.epochs):
+        while epoch < opts.epochs:
             stopped = _stop_early(recorder, opts.early_stopping_patience)
             if stopped:
                 break
             started = time.time()
-            losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done)
+            steps_done = sum(e['steps'] for e in history)
+            try:
+                losses, norms, alpha_steps, steps = _run_epoch(task, epoch, opts, steps_done, guard, progress,
+                                                               save_mid_epoch)
+            except RollBack:
+                epoch, history, genotypes, progress = _resume(task, opts, resume_candidates(opts.out_dir))
+                recorder = _recorder(task, history)
+                continue
+            progress = None
             steps_done += steps
             metrics = task.evaluate(epoch)
             genotype = task.genotype()
@@ -380,6 +498,7 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
                 plots = plot_alphas(recorder, outputs.dir / 'plots')
             _save_checkpoint(task, opts, epoch, history, genotypes)
             opts.log(_log_line(entry, opts.epochs))
+            epoch += 1
         if stopped:
             opts.log(f'early stopping: the validation loss has not improved for more than '
                      f'{opts.early_stopping_patience} epochs')
@@ -393,4 +512,4 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
     return {'genotype': genotype, 'selected_epoch': chosen, 'genotype_file': outputs.genotype_file,
             'log_file': outputs.log_file, 'stable_since_epoch': recorder.genotype_stable_since(),
             'epochs': opts.epochs, 'plots': plots, 'history': history, 'output_dir': outputs.dir,
-            'recorder': recorder}
+            'recorder': recorder, 'nonfinite': guard.events}

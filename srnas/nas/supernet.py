@@ -89,11 +89,8 @@ class SupernetMixin:
         return [param for _, param in self.named_weights()]
 
     def arch_info(self) -> Dict[str, ArchParamInfo]:
-        info = {}
-        for prefix, module in self._arch_modules():
-            for name, item in module._arch_registry().items():
-                info[f'{prefix}.{name}' if prefix else name] = item
-        return info
+        return {(f'{prefix}.{name}' if prefix else name): item
+                for prefix, module in self._arch_modules() for name, item in module._arch_registry().items()}
 
     def arch_groups(self) -> Dict[str, List[nn.Parameter]]:
         """Arch parameters by group: ``{'op': [...], 'edge': [...]}`` (empty lists included)."""
@@ -105,13 +102,9 @@ class SupernetMixin:
 
     def arch_costs(self) -> List[Tuple[nn.Parameter, torch.Tensor]]:
         """``(alpha, costs)`` pairs for every op alpha that declared costs."""
-        pairs = []
-        for _, module in self._arch_modules():
-            for name in module._arch_registry():
-                costs = getattr(module, f'_arch_costs_{name}', None)
-                if costs is not None:
-                    pairs.append((getattr(module, name), costs))
-        return pairs
+        return [(getattr(module, name), getattr(module, f'_arch_costs_{name}'))
+                for _, module in self._arch_modules() for name in module._arch_registry()
+                if getattr(module, f'_arch_costs_{name}', None) is not None]
 
     def arch_op_names(self) -> Dict[str, Optional[List[str]]]:
         return {name: item.op_names for name, item in self.arch_info().items()}

@@ -37,9 +37,12 @@ class UnknownOpError(ValueError):
     """A genotype or option names an operation that the space does not have."""
 
 
-def _check_name(name, candidates, space):
+def _kind_and_kernel(name, candidates, space):
+    """``('sep_conv', 3)`` for ``sep_conv_3x3`` (a ``_bn`` suffix stripped); UnknownOpError for other names."""
     if name not in candidates:
         raise UnknownOpError(f"unknown {space} operation '{name}'; known: {', '.join(candidates)}")
+    kind, kernel = name.removesuffix('_bn').rsplit('_', 1)
+    return kind, int(kernel.split('x')[0])
 
 
 def _depthwise(channels, kernel, dilation=1):
@@ -49,9 +52,7 @@ def _depthwise(channels, kernel, dilation=1):
 
 def build_dlsr_op(name, channels):
     """One DLSR candidate mapping ``channels`` -> ``channels``."""
-    _check_name(name, DLSR_CANDIDATES, 'DLSR')
-    kind, kernel = name.rsplit('_', 1)
-    kernel = int(kernel.split('x')[0])
+    kind, kernel = _kind_and_kernel(name, DLSR_CANDIDATES, 'DLSR')
     c = channels
     if kind == 'conv':
         return nn.Conv2d(c, c, kernel, padding=kernel // 2, bias=False)
@@ -70,11 +71,7 @@ def build_imdn_op(name, in_channels, out_channels, bn_affine=True):
     ``bn_affine=False`` gives the parameter-free BN that DARTS uses while
     searching; derived children use affine BN.
     """
-    _check_name(name, IMDN_CANDIDATES, 'IMDN')
-    with_bn = name.endswith('_bn')
-    base = name[:-3] if with_bn else name
-    kind, kernel = base.rsplit('_', 1)
-    kernel = int(kernel.split('x')[0])
+    kind, kernel = _kind_and_kernel(name, IMDN_CANDIDATES, 'IMDN')
     layers = []
     if kind == 'conv':
         layers.append(nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=True))
@@ -82,7 +79,7 @@ def build_imdn_op(name, in_channels, out_channels, bn_affine=True):
         dilation = 2 if kind == 'dil_sep_conv' else 1
         layers.append(_depthwise(in_channels, kernel, dilation))
         layers.append(nn.Conv2d(in_channels, out_channels, 1, bias=True))
-    if with_bn:
+    if name.endswith('_bn'):
         layers.append(nn.BatchNorm2d(out_channels, affine=bn_affine))
     return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 

@@ -8,19 +8,13 @@ by the sum), but the absolute numbers are real Multi-Adds so that
 """
 import torch
 
+from srnas.evaluation.complexity import HD_OUTPUT_SIZE, lr_input_size
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES, build_dlsr_op, build_imdn_op, conv_macs
-
-HD_OUTPUT_SIZE = (720, 1280)
-
-
-def lr_grid(scale, output_size=HD_OUTPUT_SIZE):
-    """LR feature (height, width) for an output of ``output_size`` (rounded up, as the foundation does)."""
-    return tuple(-(-side // scale) for side in output_size)
 
 
 def dlsr_cost_table(scale, num_feat=48, output_size=HD_OUTPUT_SIZE):
     """Tensor (3, 9): Multi-Adds of each DLSR candidate for the 3 op positions of a cell (same per row)."""
-    h, w = lr_grid(scale, output_size)
+    h, w = lr_input_size(scale, output_size)
     row = [float(conv_macs(build_dlsr_op(name, num_feat), h, w)) for name in DLSR_CANDIDATES]
     return torch.tensor([row] * 3, dtype=torch.float64)
 
@@ -29,7 +23,7 @@ def imdn_cost_table(scale, num_feat=64, output_size=HD_OUTPUT_SIZE):
     """Tensor (4, 12): Multi-Adds of each IMDN candidate at c1 (64->64), c2/c3 (48->64), c4 (48->16)."""
     from srnas.spaces.imdn_network import CONV_POSITIONS, imdb_channel_plan
 
-    h, w = lr_grid(scale, output_size)
+    h, w = lr_input_size(scale, output_size)
     plan = imdb_channel_plan(num_feat)
     rows = []
     for position in CONV_POSITIONS:
@@ -55,7 +49,7 @@ def network_conv_macs(model, scale, output_size=HD_OUTPUT_SIZE, num_in_ch=3):
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, num_in_ch, *lr_grid(scale, output_size)))
+            model(torch.zeros(1, num_in_ch, *lr_input_size(scale, output_size)))
     finally:
         for handle in handles:
             handle.remove()

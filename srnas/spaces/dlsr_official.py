@@ -57,10 +57,7 @@ def read_upscale(state):
 
 def convert_official_dlsr_state_dict(state, ops):
     """Rename the reference keys (``module.`` already stripped) for a DLSRChild whose cells use ``ops``."""
-    converted = {}
-    for key, value in state.items():
-        converted[_map_key(key, ops)] = value
-    return converted
+    return {_map_key(key, ops): value for key, value in state.items()}
 
 
 def _map_key(key, ops):

@@ -76,21 +76,17 @@ SPACE_REGISTRY.register(SearchSpace(
 def load_genotype(spec, space=None):
     """Genotype from a dict, or from a JSON/YAML file path (the file is named in errors)."""
     if isinstance(spec, (str, os.PathLike)):
-        try:
-            _, data, _ = read_genotype_file(spec)
-        except NASConfigError as err:
-            raise GenotypeError(str(err)) from None
-        return validate_genotype(data, space, source=f'genotype file {Path(spec)}')
+        return load_genotype_file(spec, space)[0]
     return validate_genotype(spec, space)
 
 
-def load_genotype_file(path):
+def load_genotype_file(path, space=None):
     """``(validated genotype, metadata such as scale and supernet)`` of a search or derive genotype file."""
     try:
         _, data, meta = read_genotype_file(path)
     except NASConfigError as err:
         raise GenotypeError(str(err)) from None
-    return validate_genotype(data, source=f'genotype file {Path(path)}'), meta
+    return validate_genotype(data, space, source=f'genotype file {Path(path)}'), meta
 
 
 def save_genotype(genotype, path, extra=None):

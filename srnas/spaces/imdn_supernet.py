@@ -16,6 +16,8 @@ child has a full 48 -> 16 conv. ``full_channel_positions: [c4]`` searches those
 positions at full width instead (benchmarks/partial_channel_gap.py measures the
 difference).
 """
+from types import SimpleNamespace
+
 import torch
 import torch.nn as nn
 
@@ -27,13 +29,6 @@ from srnas.spaces.costs import imdn_cost_table
 from srnas.spaces.genotypes import validate_genotype
 
 ALPHA_INIT_SCALE = 1e-3
-
-
-class _CurrentWeights:
-    """Plain holder shared by the supernet and its ops (deep copies keep the sharing)."""
-
-    def __init__(self):
-        self.weights = None
 
 
 class SharedAlphaOp(nn.Module):
@@ -58,7 +53,7 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
 
     def __init__(self, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, partial_k=1, num_out_ch=None,
                  full_channel_positions=()):
-        holder = _CurrentWeights()
+        holder = SimpleNamespace(weights=None)  # shared by the supernet and its ops (deep copies keep the sharing)
         unknown = sorted(set(full_channel_positions) - set(CONV_POSITIONS))
         if unknown:
             raise ValueError(f'full_channel_positions: unknown position(s) {unknown}; known: {list(CONV_POSITIONS)}')

@@ -50,14 +50,8 @@ def describe_mismatch(net, state):
     unexpected = [k for k in state if k not in own]
     shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
               for k, v in own.items() if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
-    parts = []
-    if missing:
-        parts.append(f'{len(missing)} missing key(s) (first: {missing[0]})')
-    if unexpected:
-        parts.append(f'{len(unexpected)} unexpected key(s) (first: {unexpected[0]})')
-    if shapes:
-        parts.append(f'{len(shapes)} shape mismatch(es) (first: {shapes[0]})')
-    return '; '.join(parts)
+    return '; '.join(f'{len(items)} {label} (first: {items[0]})' for label, items in (
+        ('missing key(s)', missing), ('unexpected key(s)', unexpected), ('shape mismatch(es)', shapes)) if items)
 
 
 def load_weights(net, path, param_key='params', strict=True):

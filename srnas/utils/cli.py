@@ -12,3 +12,8 @@ def run_guarded(command, func, *args, **kwargs):
         print(f'srnas {command}: error: {exc}', file=sys.stderr)
         return 2
     return 0 if result is None or not isinstance(result, int) else result
+
+
+def command(name, build_parser, run):
+    """The ``main(argv)`` of a sub-command: ``run(args)`` on ``build_parser()``'s parse of ``argv``, guarded."""
+    return lambda argv: run_guarded(name, run, build_parser().parse_args(argv))

@@ -13,7 +13,6 @@ BasicSR model: ``search=True`` accepts their ``search:`` and ``architect:`` bloc
 ``train: {grad_clip}``.
 """
 import inspect
-from collections import OrderedDict
 from pathlib import Path
 
 import yaml
@@ -49,45 +48,18 @@ DATASET_TYPE_KEYS = {
 }
 SCHEDULERS = {'MultiStepLR', 'MultiStepRestartLR', 'CosineAnnealingRestartLR'}
 
-# Expected value types: dotted option (``*`` = any dataset phase) -> (types, description)
-_INT, _NUM, _BOOL = (int,), (int, float), (bool,)
-VALUE_TYPES = {
-    'scale': (_INT, 'an integer'),
-    'manual_seed': (_INT, 'an integer'),
-    'train.total_iter': (_INT, 'an integer'),
-    'train.warmup_iter': (_INT, 'an integer'),
-    'train.ema_decay': (_NUM, 'a number'),
-    'train.optim_g.lr': (_NUM, 'a number'),
-    'train.optim_g.weight_decay': (_NUM, 'a number'),
-    'train.pixel_opt.loss_weight': (_NUM, 'a number'),
-    'val.val_freq': (_NUM, 'a number'),
-    'logger.print_freq': (_INT, 'an integer'),
-    'logger.save_checkpoint_freq': (_NUM, 'a number'),
-    'datasets.*.gt_size': (_INT, 'an integer'),
-    'datasets.*.batch_size_per_gpu': (_INT, 'an integer'),
-    'datasets.*.num_worker_per_gpu': (_INT, 'an integer'),
-    'datasets.*.dataset_enlarge_ratio': (_INT, 'an integer'),
-    'datasets.*.use_hflip': (_BOOL, 'true or false'),
-    'datasets.*.use_rot': (_BOOL, 'true or false'),
-}
+# Expected value types of dotted options (``*`` = any dataset phase)
+INT_OPTIONS = ('scale', 'manual_seed', 'train.total_iter', 'train.warmup_iter', 'logger.print_freq',
+               'datasets.*.gt_size', 'datasets.*.batch_size_per_gpu', 'datasets.*.num_worker_per_gpu',
+               'datasets.*.dataset_enlarge_ratio')
+NUMBER_OPTIONS = ('train.ema_decay', 'train.optim_g.lr', 'train.optim_g.weight_decay', 'train.pixel_opt.loss_weight',
+                  'val.val_freq', 'logger.save_checkpoint_freq')
+BOOL_OPTIONS = ('datasets.*.use_hflip', 'datasets.*.use_rot')
+VALUE_TYPES = {**{o: ((int,), 'an integer') for o in INT_OPTIONS}, **{o: ((int, float), 'a number') for o in
+               NUMBER_OPTIONS}, **{o: ((bool,), 'true or false') for o in BOOL_OPTIONS}}
 
 SEARCH_MODEL_TYPE = 'SRNASSearchModel'
 SEARCH_EXTRA_KEYS = {'': {'search', 'architect'}, 'train': {'grad_clip'}}
-
-# Full decoding of every image is affordable up to this many files; beyond it only headers are read.
-FULL_DECODE_LIMIT = 500
-
-
-def _ordered_loader():
-    class OrderedLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader, node):
-        loader.flatten_mapping(node)
-        return OrderedDict(loader.construct_pairs(node))
-
-    OrderedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return OrderedLoader
 
 
 def _read_one_yaml(path):
@@ -95,21 +67,12 @@ def _read_one_yaml(path):
         raise InputError(f'option file not found: {path}')
     try:
         with open(path, encoding='utf-8') as handle:
-            opt = yaml.load(handle, Loader=_ordered_loader())
+            opt = yaml.safe_load(handle)
     except yaml.YAMLError as exc:
         raise InputError(f'{path}: not valid YAML ({exc})') from None
     if not isinstance(opt, dict):
         raise InputError(f'{path}: expected a mapping of options at the top level')
     return opt
-
-
-def to_plain(value):
-    """Ordered mappings (as ``read_yaml`` returns them) as plain dicts, recursively."""
-    if isinstance(value, dict):
-        return {key: to_plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [to_plain(item) for item in value]
-    return value
 
 
 def merge_options(base, override):
@@ -130,7 +93,7 @@ def read_yaml(path, _chain=()):
     scalars replace. Bases chain; a cycle or a missing base is an InputError naming the file.
     """
     path = Path(path)
-    opt = to_plain(_read_one_yaml(path))  # plain dicts: equal whatever the key order
+    opt = _read_one_yaml(path)
     base = opt.pop('base', None)
     if base is None:
         return opt
@@ -211,12 +174,13 @@ class _Checker:
 
 
 def _lookup(opt, dotted):
+    """The value of a dotted option, None where it is absent."""
     node = opt
     for key in dotted.split('.'):
-        if not isinstance(node, dict) or key not in node:
-            return None, False
-        node = node[key]
-    return node, True
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
 
 
 def _check_value_types(opt, check):
@@ -227,14 +191,10 @@ def _check_value_types(opt, check):
             phases = (opt.get(head) or {}) if isinstance(opt.get(head), dict) else {}
             candidates = [f'{head}.{phase}.{tail}' for phase in phases]
         for option in candidates:
-            value, present = _lookup(opt, option)
-            if not present or value is None:
+            value = _lookup(opt, option)
+            if value is None:
                 continue
-            if isinstance(value, bool) and bool not in types:
-                ok = False
-            else:
-                ok = isinstance(value, types)
-            if not ok:
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 hint = " (YAML reads 2e-4 as text: write 0.0002 or !!float 2e-4)" if isinstance(value, str) else ''
                 check.fail(option, f'must be {description}, got {value!r}{hint}')
 
@@ -259,10 +219,8 @@ def _check_network(opt, key, check, registry):
         if arg != 'type' and arg not in params:
             check.fail(f'{key}.{arg}', f"unknown argument of {net_opt['type']} "
                                        f"(accepted: {', '.join(n for n in params if n != 'self')})")
-    missing = [n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
-                                                                                   p.KEYWORD_ONLY)]
-    for name in missing:
-        if name not in net_opt:
+    for name, p in params.items():
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in net_opt:
             check.fail(f'{key}.{name}', f"required by {net_opt['type']} but missing")
     if 'upscale' in net_opt and 'scale' in opt and net_opt['upscale'] != opt['scale']:
         check.fail(f'{key}.upscale', f"is {net_opt['upscale']} but 'scale' is {opt['scale']}")
@@ -385,13 +343,11 @@ def _check_dataset(opt, phase, dataset_opt, check, registry, is_train, check_dat
         value = dataset_opt.get(key)
         if value is not None and not Path(value).expanduser().exists():
             check.fail(f'{prefix}.{key}', f'not found: {value}')
-    if check_data and dataset_type == 'PairedImageDataset' and \
-            (dataset_opt.get('io_backend') or {}).get('type', 'disk') == 'disk':
-        from srnas.data.validation import check_paired_folder
-        check_paired_folder(dataset_opt, opt.get('scale', 1), prefix, str(check.path),
-                            exact=phase_kind == 'train', gt_size=dataset_opt.get('gt_size')
-                            if phase_kind == 'train' else None)
-    if check_data and dataset_type == 'SingleImageDataset' and not dataset_opt.get('meta_info_file') and \
-            (dataset_opt.get('io_backend') or {}).get('type', 'disk') == 'disk':
-        from srnas.data.validation import check_single_folder
+    if not check_data or (dataset_opt.get('io_backend') or {}).get('type', 'disk') != 'disk':
+        return
+    from srnas.data.validation import check_paired_folder, check_single_folder
+    if dataset_type == 'PairedImageDataset':
+        check_paired_folder(dataset_opt, opt.get('scale', 1), prefix, str(check.path), exact=phase_kind == 'train',
+                            gt_size=dataset_opt.get('gt_size') if phase_kind == 'train' else None)
+    if dataset_type == 'SingleImageDataset' and not dataset_opt.get('meta_info_file'):
         check_single_folder(dataset_opt, prefix, str(check.path))

@@ -6,8 +6,8 @@ directory instead of the run's root. This version maps to CPU unless the run use
 searches under ``opt['root_path']`` and skips a newest ``.state`` that cannot be read (a run
 killed while writing it), falling back to the previous one.
 """
-import os
 from os import path as osp
+from pathlib import Path
 
 import torch
 
@@ -26,12 +26,8 @@ def _map_location(opt):
 
 def _state_candidates(states_dir):
     """``.state`` files newest first, as (iteration, path)."""
-    found = []
-    for name in os.listdir(states_dir):
-        stem, ext = osp.splitext(name)
-        if ext == '.state' and stem.isdigit():
-            found.append((int(stem), osp.join(states_dir, name)))
-    return sorted(found, reverse=True)
+    return sorted(((int(path.stem), str(path)) for path in Path(states_dir).glob('*.state') if path.stem.isdigit()),
+                  reverse=True)
 
 
 def load_resume_state(opt):

@@ -14,12 +14,9 @@ def whole_image_layers(model):
     module flagged ``pools_whole_input`` (DLSR's ESA, whose pooled map is resized to the input's
     size) does too; no padding makes such a network's tiles match its whole-image output.
     """
-    names = []
-    for name, module in model.named_modules():
-        is_global_pool = isinstance(module, _GLOBAL_POOLS) and _pools_to_one(module.output_size)
-        if is_global_pool or getattr(module, 'pools_whole_input', False):
-            names.append(name or type(module).__name__)
-    return names
+    return [name or type(module).__name__ for name, module in model.named_modules()
+            if (isinstance(module, _GLOBAL_POOLS) and _pools_to_one(module.output_size))
+            or getattr(module, 'pools_whole_input', False)]
 
 
 def _pools_to_one(output_size):

@@ -124,13 +124,13 @@ def test_unreadable_image_in_a_gt_less_test_set(tmp_path):
 
 
 def test_base_inheritance_merges_mappings_and_replaces_the_rest(tmp_path):
-    from srnas.utils.options import read_yaml, to_plain
+    from srnas.utils.options import read_yaml
     (tmp_path / 'parent').mkdir()
     write_yaml(tmp_path / 'parent' / 'root.yml', {'name': 'root', 'scale': 2, 'train': {'lr': 1, 'milestones': [1, 2]},
                                                   'search': {'iters_per_epoch': 10}})
     write_yaml(tmp_path / 'middle.yml', {'base': 'parent/root.yml', 'name': 'middle', 'train': {'milestones': [5]}})
     write_yaml(tmp_path / 'leaf.yml', {'base': 'middle.yml', 'name': 'leaf', 'search': {'plot': False}})
-    assert to_plain(read_yaml(tmp_path / 'leaf.yml')) == {
+    assert read_yaml(tmp_path / 'leaf.yml') == {
         'name': 'leaf', 'scale': 2, 'train': {'lr': 1, 'milestones': [5]},
         'search': {'iters_per_epoch': 10, 'plot': False}}
     write_yaml(tmp_path / 'loop_a.yml', {'base': 'loop_b.yml'})

@@ -150,7 +150,7 @@ def test_bad_loop_options_and_foreign_checkpoint_are_clear_errors(tmp_path):
     run_search(make_toy_task(), _options(tmp_path / 'a', epochs=1)[0])
     other = make_toy_task()
     other.space = 'other'
-    with pytest.raises(NASConfigError, match="is of space 'toy', this search is 'other'"):
+    with pytest.raises(NASConfigError, match="belongs to another run: space is 'toy' in the checkpoint, 'other' in this run"):
         run_search(other, _options(tmp_path / 'b')[0], resume=latest_checkpoint(tmp_path / 'a'))
 
 

@@ -38,6 +38,7 @@ from srnas.nas.architects import a2m, first_order, second_order  # noqa: F401  (
 from srnas.nas.architects.direction import ARCHITECT_REGISTRY, number
 from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
 from srnas.nas.errors import NASConfigError
+from srnas.nas.numerics import alpha_fault
 from srnas.nas.regularizers import build_regularizers, total_regularization
 
 ARCHITECT_TYPES = ARCHITECT_REGISTRY  # the srnas 0.1 name
@@ -180,6 +181,10 @@ class Architect:
             self.last_grad_norms = {}
             return {'updated': False}
         grads, loss = self.direction(val_batch, epoch, train_batch)
+        fault = alpha_fault(self, grads, loss, epoch)  # one isfinite; the loop applies the nonfinite policy
+        if fault is not None:
+            self.last_grad_norms = {}
+            return {'updated': False, 'nonfinite': fault}
         norms = self._grad_norms(grads, epoch)
         for alpha, grad in zip(self.alphas, grads):
             alpha.grad = grad.detach().clone()

@@ -10,22 +10,15 @@ regularisers at the current alpha and weights. Everything else (optimizer step,
 clipping, warm-up, regularisers, resume state, gradient norms) is the
 ``Architect``'s, shared by every direction. See docs/extending.md.
 """
-import math
 from typing import Any, Dict
 
-from srnas.nas.errors import NASConfigError
+from srnas.nas.errors import check_number
 from srnas.nas.registry import ARCHITECT_REGISTRY  # noqa: F401  (directions register here)
 
 
 def number(key, value, minimum=None, strict=False, allow_none=False):
     """``value`` of ``architect.<key>``, checked to be a finite number (above ``minimum``)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise NASConfigError(f'architect.{key} must be a finite number, got {value!r}')
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise NASConfigError(f"architect.{key} must be {'>' if strict else '>='} {minimum}, got {value}")
-    return value
+    return check_number(f'architect.{key}', value, minimum, strict, allow_none)
 
 
 class Direction:
