@@ -59,6 +59,8 @@ class Identity(nn.Module):
 class Zero(nn.Module):
     """The `none` op: zeros of the output shape (still computed, so it keeps the graph and device)."""
 
+    is_zero_op = True  # srnas.nas.MixedOp skips it: its term in the weighted sum is exactly 0
+
     def __init__(self, stride=1):
         super().__init__()
         self.stride = stride

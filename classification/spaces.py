@@ -69,13 +69,13 @@ def _darts_resolve(value):
 SPACE_REGISTRY.register(ClassificationSpace(
     'darts', lambda genotype, source: darts_genotypes.to_dict(darts_genotypes.from_dict(genotype, where=source)),
     search_defaults={'type': 'darts', 'channels': 16, 'layers': 8, 'primitives': 'darts', 'partial_k': 1,
-                     'edge_normalization': False},
+                     'edge_normalization': False, 'channels_last': False},
     eval_defaults={'type': 'darts', 'network': 'cifar', 'channels': 36, 'layers': 20, 'auxiliary': True,
                    'auxiliary_weight': 0.4, 'drop_path_prob': 0.2},
     build_search=lambda space, num_classes: DartsSearchNetwork(
         channels=space['channels'], num_classes=num_classes, layers=space['layers'],
         primitives=_primitives(space['primitives']), partial_k=space['partial_k'],
-        edge_normalization=space['edge_normalization']),
+        edge_normalization=space['edge_normalization'], channels_last=space['channels_last']),
     build_eval=_darts_eval, to_json=darts_genotypes.to_dict, from_json=darts_genotypes.from_dict,
     resolve=_darts_resolve, meta=lambda genotype: {'repr': repr(genotype)}))
 
@@ -106,12 +106,13 @@ SPACE_REGISTRY.register(ClassificationSpace(
     'nb201', _nb201_validate,
     search_defaults={'type': 'nb201', 'channels': 16, 'cells_per_stage': 5, 'affine': False,
                      'track_running_stats': True, 'partial_k': 1,
-                     'alpha_offset': None},  # alpha_offset {op: value}: e.g. a skip-dominant start
+                     'alpha_offset': None,  # alpha_offset {op: value}: e.g. a skip-dominant start
+                     'channels_last': False},  # NHWC activations: faster CPU kernels (docs/benchmarks.md)
     eval_defaults={'type': 'nb201', 'channels': 16, 'cells_per_stage': 5},
     build_search=lambda space, num_classes: NB201SearchNetwork(
         channels=space['channels'], cells_per_stage=space['cells_per_stage'], num_classes=num_classes,
         affine=space['affine'], track_running_stats=space['track_running_stats'], partial_k=space['partial_k'],
-        alpha_offset=space['alpha_offset']),
+        alpha_offset=space['alpha_offset'], channels_last=space['channels_last']),
     build_eval=lambda space, genotype, num_classes: TinyNetwork(
         genotype, channels=space['channels'], cells_per_stage=space['cells_per_stage'], num_classes=num_classes),
     to_json=lambda genotype: genotype, from_json=lambda genotype: genotype, resolve=_nb201_resolve,

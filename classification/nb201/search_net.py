@@ -42,17 +42,22 @@ class NB201SearchNetwork(SupernetMixin, nn.Module):
     """``forward(x) -> logits``; genotype = per-edge argmax over all 5 ops (``none`` included)."""
 
     def __init__(self, channels=16, cells_per_stage=5, num_classes=10, affine=False, track_running_stats=True,
-                 partial_k=1, in_channels=3, alpha_init_scale=1e-3, alpha_offset=None):
+                 partial_k=1, in_channels=3, alpha_init_scale=1e-3, alpha_offset=None, channels_last=False):
         super().__init__()
+        if not isinstance(channels_last, bool):
+            raise NASConfigError(f'space.channels_last must be true or false, got {channels_last!r}')
         build_skeleton(self, channels, cells_per_stage, num_classes, in_channels,
                        lambda c: NB201SearchCell(c, affine, track_running_stats, partial_k))
         init = alpha_init_scale * torch.randn(NUM_EDGES, len(NB201_PRIMITIVES)) + alpha_offsets(alpha_offset)
         self.register_arch_parameter('alphas', init,
                                      group='op', op_names=NB201_PRIMITIVES)
+        # channels_last: NHWC activations and weights (faster CPU kernels, see DartsSearchNetwork).
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
 
     def forward(self, x):
         weights = arch_softmax(self.alphas)
-        x = self.stem(x)
+        x = self.stem(x.contiguous(memory_format=self.memory_format))
         for cell in self.cells:
             x = cell(x, weights) if isinstance(cell, NB201SearchCell) else cell(x)
         return self.classifier(self.global_pooling(self.lastact(x)).flatten(1))

@@ -76,6 +76,15 @@ class MixedOp(nn.Module):
         stride: stride of the candidates; stride 2 max-pools the bypass.
     """
 
+    # Candidates whose class sets ``is_zero_op = True`` (the ``none`` op) are not computed: w * 0 adds exactly
+    # nothing to the sum and d/dw of it is exactly 0, so skipping changes no output or gradient (alpha's
+    # gradient still flows through the softmax). False restores the naive sum (benchmarks compare both).
+    skip_zero_candidates = True
+    # In inference (eval mode, no grad) a candidate whose weight is exactly 0 (e.g. a one-hot, discretised
+    # alpha) is skipped too. Not while training: its BN running statistics and its weights' zero
+    # gradients (weight decay, momentum) would then differ from the naive sum.
+    skip_zero_weights = True
+
     def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
                  in_channels: Optional[int] = None, out_channels: Optional[int] = None,
                  partial_k: int = 1, stride: int = 1):
@@ -117,9 +126,16 @@ class MixedOp(nn.Module):
 
     def _weighted_sum(self, x, weights):
         out = None
+        inference = not self.training and not torch.is_grad_enabled()
         for weight, op in zip(weights, self.candidates):
+            if self.skip_zero_candidates and getattr(op, 'is_zero_op', False):
+                continue
+            if inference and self.skip_zero_weights and not weight.requires_grad and bool(weight == 0):
+                continue
             term = weight * op(x)
             out = term if out is None else out + term
+        if out is None:  # every candidate skipped: the sum is zeros of the candidates' output shape
+            return sum(weight * op(x) for weight, op in zip(weights, self.candidates))
         return out
 
 
