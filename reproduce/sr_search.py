@@ -283,11 +283,35 @@ def parse_test_output(text):
     return metrics, int(cost.group(1).replace(',', '')), float(cost.group(2)) * 1e9
 
 
-def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data):
+def training_key(genotype, seed):
+    """What a child's weights depend on besides the run's common recipe: its full genotype (ops and connections,
+    in their order) and its seed. Child training is deterministic on CPU (one thread, no loader workers, BasicSR's
+    seeded crops and sampler; two runs of one child and seed give bit-identical weights, docs/reproduce.md), so
+    children with equal keys are trained once."""
+    return json.dumps(genotype, sort_keys=True), seed
+
+
+def reuse_trained(unit, child_id, group, trained):
+    """The result of an already trained twin (same genotype and seed) under this child's name; written as this
+    unit's done.json, with ``trained_as`` naming the unit that was trained and no wall time of its own."""
+    result = dict(trained, child=child_id, group=group, seconds=0.0,
+                  trained_as=trained.get('trained_as') or f"{trained['child']} seed {trained['seed']}")
+    unit.mkdir(parents=True, exist_ok=True)
+    write_json(unit / 'done.json', result)
+    return result
+
+
+def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data, trained=None):
+    """Derive, retrain and test one child at one seed; ``trained`` ({training_key: result}) holds the units
+    trained so far, and a child whose key is there reuses that result instead of training again."""
     unit = out / 'children' / space / child_id / f'seed{seed}'
     finished = done(unit)
     if finished:
         return finished
+    genotype = json.loads(Path(genotype_file).read_text())['genotype']
+    twin = (trained or {}).get(training_key(genotype, seed))
+    if twin:
+        return reuse_trained(unit, child_id, group, twin)
     unit.mkdir(parents=True, exist_ok=True)
     start = time.time()
     name = f'{space}_{child_id}_seed{seed}'
@@ -312,7 +336,6 @@ def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data
     test_yml = write_yaml(unit / f'{name}_test.yml', test)
     metrics, params, multi_adds = parse_test_output(cli(['test', '-opt', test_yml, '--root', unit], ROOT,
                                                         unit / 'test.log'))
-    genotype = json.loads(Path(genotype_file).read_text())['genotype']
     result = {'space': space, 'child': child_id, 'group': group, 'seed': seed, 'genotype': genotype,
               'metrics': metrics, 'params': params, 'multi_adds': multi_adds, 'seconds': time.time() - start}
     write_json(unit / 'done.json', result)
@@ -332,7 +355,9 @@ def aggregate(child_results, sets):
     table = {}
     for key, runs in rows.items():
         row = {'group': runs[0]['group'], 'genotype': runs[0]['genotype'], 'seeds': len(runs),
-               'params': runs[0]['params'], 'multi_adds': runs[0]['multi_adds']}
+               'params': runs[0]['params'], 'multi_adds': runs[0]['multi_adds'],
+               # the child whose training this one shares (same genotype), if any
+               'same_as': sorted({r['trained_as'].split(' seed ')[0] for r in runs if r.get('trained_as')})}
         for s in sets:
             for m in ('psnr', 'ssim'):
                 row[f'{s}_{m}'] = _mean_std([r['metrics'][s][m] for r in runs])
@@ -346,7 +371,8 @@ def markdown(table, sets, searches):
     for (space, child), row in sorted(table.items(), key=lambda kv: (kv[0][0], kv[1]['group'], kv[0][1])):
         cells = [f"{row[f'{s}_psnr'][0]:.2f} +- {row[f'{s}_psnr'][1]:.2f} / "
                  f"{row[f'{s}_ssim'][0]:.4f} +- {row[f'{s}_ssim'][1]:.4f}" for s in sets]
-        lines.append(f"| {space} | {child} | {row['seeds']} | " + ' | '.join(cells) +
+        label = child + ''.join(f' (= {twin})' for twin in row.get('same_as', ()))
+        lines.append(f"| {space} | {label} | {row['seeds']} | " + ' | '.join(cells) +
                      f" | {row['params']:,} | {row['multi_adds'] / 1e9:.2f} G |")
     lines += ['', '| search | genotype | stable since epoch | min top-2 margin | wall time |', '|---|---|---|---|---|']
     for r in searches:
@@ -386,7 +412,8 @@ def plot(table, sets, out):
 def projection(searches, child_results, n_searches, n_child_units):
     """Projected wall time of the whole run from the finished units' mean times."""
     s = statistics.mean(r['seconds'] for r in searches) if searches else 0.0
-    c = statistics.mean(r['seconds'] for r in child_results) if child_results else 0.0
+    timed = [r['seconds'] for r in child_results if not r.get('trained_as')]  # reused units took no time
+    c = statistics.mean(timed) if timed else 0.0
     return {'search_s_each': s, 'child_unit_s_each': c, 'searches': n_searches, 'child_units': n_child_units,
             'total_s': s * n_searches + c * n_child_units}
 
@@ -460,14 +487,18 @@ def main(argv=None):
     kids = {space: children(out, space, searches, scale) for space in spaces}
     planned += [f'child {space} {child_id} seed {seed}' for seed in range(scale['seeds']) for space in spaces
                 for child_id, _, _ in kids[space]]
+    trained = {}  # training_key -> the unit that trained it
     for seed in range(scale['seeds']):
         for space in spaces:
             for child_id, group, genotype_file in kids[space]:
-                r = run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data)
+                r = run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data, trained)
                 child_results.append(r)
+                if not r.get('trained_as'):
+                    trained.setdefault(training_key(r['genotype'], seed), r)
                 print(f"[child] {space} {child_id} seed {seed}: "
                       + ', '.join(f"{s} {m['psnr']:.2f}" for s, m in r['metrics'].items())
-                      + f" ({r['seconds']:.0f} s)", flush=True)
+                      + (f" (same genotype as {r['trained_as']}: not trained again)" if r.get('trained_as')
+                         else f" ({r['seconds']:.0f} s)"), flush=True)
                 progress()
     summary, table, sets, plots = progress()
     print(markdown(table, sets, searches))
