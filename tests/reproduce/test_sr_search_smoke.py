@@ -135,3 +135,27 @@ def test_a_child_with_the_genotype_and_seed_of_a_trained_one_reuses_its_result(t
     assert '| searched_beta (= searched_sa) |' in sr_search.markdown(table, ['Set5'], [])
     # the projection counts only trained units
     assert sr_search.projection([], [first, r], 0, 4)['child_unit_s_each'] == 120.0
+
+
+def test_group_comparison_gives_group_spreads_and_the_searched_children_beyond_the_random_ones():
+    sr_search = _module()
+
+    def row(group, mean, seed_sd):
+        return {'group': group, 'seeds': 2, 'Set5_psnr': (mean, seed_sd)}
+    table = {('dlsr', 'searched_a'): row('searched', 31.0, 0.1), ('dlsr', 'searched_b'): row('searched', 29.0, 0.2),
+             ('dlsr', 'searched_c'): row('searched', 30.2, 0.2),  # inside the random children's band
+             ('dlsr', 'random_1'): row('random', 30.0, 0.3), ('dlsr', 'random_2'): row('random', 30.2, 0.1)}
+    groups, verdicts = sr_search.group_comparison(table, ['Set5'])
+    by_group = {g: (n, cells['Set5']) for _, g, n, cells in groups}
+    n, (mean, spread, seed_sd) = by_group['searched']
+    assert n == 3 and mean == pytest.approx(30.0666667) and seed_sd == pytest.approx(0.5 / 3)
+    assert spread == pytest.approx(((0.9333333 ** 2 + 1.0666667 ** 2 + 0.1333333 ** 2) / 2) ** 0.5)
+    n, (mean, spread, seed_sd) = by_group['random']
+    assert n == 2 and mean == pytest.approx(30.1) and spread == pytest.approx(0.2 / 2 ** 0.5)
+    assert seed_sd == pytest.approx(0.2)
+    # a: 31.0 - 0.1 > 30.3 (the highest random mean + sd); b: 29.0 + 0.2 < 29.7 (the lowest random mean - sd)
+    assert verdicts == [('dlsr', 'Set5', ['searched_a'], ['searched_b'])]
+    full = {k: dict(v, genotype={}, params=1, multi_adds=1e9, Set5_ssim=(0.9, 0.0)) for k, v in table.items()}
+    text = sr_search.markdown(full, ['Set5'], [])
+    assert '| dlsr | searched | 3 | 30.07 +- 1.01 [0.17] |' in text
+    assert '| dlsr | Set5 | searched_a | searched_b |' in text
