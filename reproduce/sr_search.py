@@ -379,8 +379,8 @@ def group_comparison(table, sets):
     """Per space and test set: each group's mean PSNR over its children (of their seed means), the spread between
     its children (std) and the typical seed spread (mean of the children's seed std); and the searched children
     whose mean minus its seed std lies above the mean plus seed std of every random child (above every random
-    child beyond the seed spread), or below every random child by the same test. A child that shares a twin's
-    training counts once per search that derived it."""
+    child beyond the seed spread), or below every random child by the same test; only children with 2+ seeds
+    are judged. A child that shares a twin's training counts once per search that derived it."""
     rows, verdicts = [], []
     for space in sorted({k[0] for k in table}):
         members = {}
@@ -397,16 +397,17 @@ def group_comparison(table, sets):
                 seed_sds = [row[f'{s}_psnr'][1] for _, row in kids if row['seeds'] > 1]
                 cells[s] = (*_mean_std(means), statistics.mean(seed_sds) if seed_sds else None)
             rows.append((space, group, len(kids), cells))
-        randoms = members.get('random', [])
-        if not randoms:
+        # a single seed has no spread to judge by: only children (and random references) with 2+ seeds count
+        randoms = [row for _, row in members.get('random', []) if row['seeds'] > 1]
+        searched = [(c, row) for c, row in members.get('searched', []) if row['seeds'] > 1]
+        if not randoms or not searched:
             continue
         for s in sets:
-            top = max(row[f'{s}_psnr'][0] + row[f'{s}_psnr'][1] for _, row in randoms)
-            bottom = min(row[f'{s}_psnr'][0] - row[f'{s}_psnr'][1] for _, row in randoms)
-            above = [c for c, row in members.get('searched', []) if row[f'{s}_psnr'][0] - row[f'{s}_psnr'][1] > top]
-            below = [c for c, row in members.get('searched', [])
-                     if row[f'{s}_psnr'][0] + row[f'{s}_psnr'][1] < bottom]
-            verdicts.append((space, s, above, below))
+            top = max(row[f'{s}_psnr'][0] + row[f'{s}_psnr'][1] for row in randoms)
+            bottom = min(row[f'{s}_psnr'][0] - row[f'{s}_psnr'][1] for row in randoms)
+            above = [c for c, row in searched if row[f'{s}_psnr'][0] - row[f'{s}_psnr'][1] > top]
+            below = [c for c, row in searched if row[f'{s}_psnr'][0] + row[f'{s}_psnr'][1] < bottom]
+            verdicts.append((space, s, len(searched), len(randoms), above, below))
     return rows, verdicts
 
 
@@ -429,10 +430,13 @@ def markdown(table, sets, searches):
                 f'{m:.2f} +- {sd:.2f}' + (f' [{seed_sd:.2f}]' if seed_sd is not None else '')
                 for m, sd, seed_sd in (cells[s] for s in sets)) + ' |')
     if verdicts:
-        lines += ['', 'Searched children against the random ones (PSNR mean +- seed std of each child):', '',
-                  '| space | set | above every random child | below every random child |', '|---|---|---|---|']
-        for space, s, above, below in verdicts:
-            lines.append(f"| {space} | {s} | {', '.join(above) or 'none'} | {', '.join(below) or 'none'} |")
+        lines += ['', 'Searched children against the random ones (PSNR mean +- seed std of each child; only children '
+                  'with 2 or more seeds are judged):', '',
+                  '| space | set | searched / random judged | above every random child | below every random child |',
+                  '|---|---|---|---|---|']
+        for space, s, n_searched, n_random, above, below in verdicts:
+            lines.append(f"| {space} | {s} | {n_searched} / {n_random} | {', '.join(above) or 'none'} | "
+                         f"{', '.join(below) or 'none'} |")
     lines += ['', '| search | genotype | stable since epoch | min top-2 margin | wall time |', '|---|---|---|---|---|']
     for r in searches:
         margin = min(r['top2_margin']) if r.get('top2_margin') else float('nan')

@@ -154,8 +154,14 @@ def test_group_comparison_gives_group_spreads_and_the_searched_children_beyond_t
     assert n == 2 and mean == pytest.approx(30.1) and spread == pytest.approx(0.2 / 2 ** 0.5)
     assert seed_sd == pytest.approx(0.2)
     # a: 31.0 - 0.1 > 30.3 (the highest random mean + sd); b: 29.0 + 0.2 < 29.7 (the lowest random mean - sd)
-    assert verdicts == [('dlsr', 'Set5', ['searched_a'], ['searched_b'])]
+    assert verdicts == [('dlsr', 'Set5', 3, 2, ['searched_a'], ['searched_b'])]
+    # a child of one seed has no spread: it is left out of the verdict (here the only random child left)
+    one_seed = dict(table)
+    one_seed[('dlsr', 'random_2')] = dict(table[('dlsr', 'random_2')], seeds=1)
+    assert sr_search.group_comparison(one_seed, ['Set5'])[1] == [('dlsr', 'Set5', 3, 1, ['searched_a'], ['searched_b'])]
+    one_seed[('dlsr', 'random_1')] = dict(table[('dlsr', 'random_1')], seeds=1)
+    assert sr_search.group_comparison(one_seed, ['Set5'])[1] == []
     full = {k: dict(v, genotype={}, params=1, multi_adds=1e9, Set5_ssim=(0.9, 0.0)) for k, v in table.items()}
     text = sr_search.markdown(full, ['Set5'], [])
     assert '| dlsr | searched | 3 | 30.07 +- 1.01 [0.17] |' in text
-    assert '| dlsr | Set5 | searched_a | searched_b |' in text
+    assert '| dlsr | Set5 | 3 / 2 | searched_a | searched_b |' in text
