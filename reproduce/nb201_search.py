@@ -21,7 +21,7 @@ from classification.nb201.arch import parse
 
 from srnas.nas.files import atomic_write_text
 from srnas.utils.options import read_yaml
-from reproduce.common import run_main
+from reproduce.common import ReproduceError, run_main
 from reproduce.common import (CIFAR10_JPG, NB201_TABLE, REPO, SCALES, TABLE_DATASETS, default_out,
                               fmt_mean_std, markdown_table, md_arch, mean_std, read_json, read_search_run, require,
                               run_cli_search, save_figure, write_json, write_yaml)
@@ -142,7 +142,11 @@ def run_one(method, seed, scale, out_dir, benchmark, data_root=None, extra=None,
     run_dir = out_dir / 'runs' / name
     result_file = out_dir / 'runs' / f'{name}.result.json'
     if result_file.is_file():
-        return read_json(result_file)
+        result = read_json(result_file)
+        if result.get('scale') != scale:  # a smoke run must not reuse (and re-report) a cpu run, nor the reverse
+            raise ReproduceError(f"{result_file} holds a --scale {result.get('scale')} run, not {scale}: "
+                                 'pass --out with another folder')
+        return result
     opt = build_options(method, seed, scale, out_dir, benchmark, data_root, extra)
     opt['name'] = name
     if run_dir.exists():  # an interrupted earlier attempt: start it afresh

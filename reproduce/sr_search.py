@@ -1,7 +1,7 @@
 """SR search in the DLSR and IMDN spaces (x2) against random and published children (SA-DARTS Tables 3 and 7).
 
     python reproduce/sr_search.py --scale cpu|paper|smoke [--out DIR] [--spaces dlsr imdn]
-                                  [--methods darts sa sac beta a2m_sac flops_sac] [--no_baselines]
+                                  [--methods darts sa sac beta a2m_sac flops_sac] [--no_baselines] [--report_only]
 
 1. Data: SunHays80 (``../shared/data/train/SunHays80``) numbered 0001..0080 and cut into sub-images by
    ``srnas prepare div2k``; the search trains weights on photos 1-64 and alpha on 65-80 (DIV2K's 1-700 /
@@ -18,7 +18,9 @@
    params and Multi-Adds), ``table.md`` (mean +- std over seeds), ``psnr_vs_multiadds_<space>.png``.
 
 Every unit (a search, a child-seed) writes ``done.json`` when finished and is skipped on the next run, so an
-interrupted run resumes where it stopped. The CLIs run as subprocesses with one torch thread each.
+interrupted run resumes where it stopped; ``--report_only`` rebuilds the summaries from the finished units while
+a run goes on. Children with the same genotype and seed (two searches may derive one genotype) are trained
+once and reported for each search. The CLIs run as subprocesses with one torch thread each.
 """
 import argparse
 import json
@@ -190,8 +192,16 @@ def search_options(space, method, scale, data, name):
     return opt
 
 
+def search_unit_dir(out, space, method):
+    return out / 'search' / f'{space}_{method}'
+
+
+def child_unit_dir(out, space, child_id, seed):
+    return out / 'children' / space / child_id / f'seed{seed}'
+
+
 def run_search_unit(out, space, method, scale, data):
-    unit = out / 'search' / f'{space}_{method}'
+    unit = search_unit_dir(out, space, method)
     finished = done(unit)
     if finished:
         return finished
@@ -283,11 +293,35 @@ def parse_test_output(text):
     return metrics, int(cost.group(1).replace(',', '')), float(cost.group(2)) * 1e9
 
 
-def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data):
-    unit = out / 'children' / space / child_id / f'seed{seed}'
+def training_key(genotype, seed):
+    """What a child's weights depend on besides the run's common recipe: its full genotype (ops and connections,
+    in their order) and its seed. Child training is deterministic on CPU (one thread, no loader workers, BasicSR's
+    seeded crops and sampler; two runs of one child and seed give bit-identical weights, docs/reproduce.md), so
+    children with equal keys are trained once."""
+    return json.dumps(genotype, sort_keys=True), seed
+
+
+def reuse_trained(unit, child_id, group, trained):
+    """The result of an already trained twin (same genotype and seed) under this child's name; written as this
+    unit's done.json, with ``trained_as`` naming the unit that was trained and no wall time of its own."""
+    result = dict(trained, child=child_id, group=group, seconds=0.0,
+                  trained_as=trained.get('trained_as') or f"{trained['child']} seed {trained['seed']}")
+    unit.mkdir(parents=True, exist_ok=True)
+    write_json(unit / 'done.json', result)
+    return result
+
+
+def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data, trained=None):
+    """Derive, retrain and test one child at one seed; ``trained`` ({training_key: result}) holds the units
+    trained so far, and a child whose key is there reuses that result instead of training again."""
+    unit = child_unit_dir(out, space, child_id, seed)
     finished = done(unit)
     if finished:
         return finished
+    genotype = json.loads(Path(genotype_file).read_text())['genotype']
+    twin = (trained or {}).get(training_key(genotype, seed))
+    if twin:
+        return reuse_trained(unit, child_id, group, twin)
     unit.mkdir(parents=True, exist_ok=True)
     start = time.time()
     name = f'{space}_{child_id}_seed{seed}'
@@ -312,7 +346,6 @@ def run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data
     test_yml = write_yaml(unit / f'{name}_test.yml', test)
     metrics, params, multi_adds = parse_test_output(cli(['test', '-opt', test_yml, '--root', unit], ROOT,
                                                         unit / 'test.log'))
-    genotype = json.loads(Path(genotype_file).read_text())['genotype']
     result = {'space': space, 'child': child_id, 'group': group, 'seed': seed, 'genotype': genotype,
               'metrics': metrics, 'params': params, 'multi_adds': multi_adds, 'seconds': time.time() - start}
     write_json(unit / 'done.json', result)
@@ -332,12 +365,50 @@ def aggregate(child_results, sets):
     table = {}
     for key, runs in rows.items():
         row = {'group': runs[0]['group'], 'genotype': runs[0]['genotype'], 'seeds': len(runs),
-               'params': runs[0]['params'], 'multi_adds': runs[0]['multi_adds']}
+               'params': runs[0]['params'], 'multi_adds': runs[0]['multi_adds'],
+               # the child whose training this one shares (same genotype), if any
+               'same_as': sorted({r['trained_as'].split(' seed ')[0] for r in runs if r.get('trained_as')})}
         for s in sets:
             for m in ('psnr', 'ssim'):
                 row[f'{s}_{m}'] = _mean_std([r['metrics'][s][m] for r in runs])
         table[key] = row
     return table
+
+
+def group_comparison(table, sets):
+    """Per space and test set: each group's mean PSNR over its children (of their seed means), the spread between
+    its children (std) and the typical seed spread (mean of the children's seed std); and the searched children
+    whose mean minus its seed std lies above the mean plus seed std of every random child (above every random
+    child beyond the seed spread), or below every random child by the same test; only children with 2+ seeds
+    are judged. A child that shares a twin's training counts once per search that derived it."""
+    rows, verdicts = [], []
+    for space in sorted({k[0] for k in table}):
+        members = {}
+        for (sp, child), row in table.items():
+            if sp == space:
+                members.setdefault(row['group'], []).append((child, row))
+        for group in ('searched', 'random', 'published'):
+            kids = members.get(group, [])
+            if not kids:
+                continue
+            cells = {}
+            for s in sets:
+                means = [row[f'{s}_psnr'][0] for _, row in kids]
+                seed_sds = [row[f'{s}_psnr'][1] for _, row in kids if row['seeds'] > 1]
+                cells[s] = (*_mean_std(means), statistics.mean(seed_sds) if seed_sds else None)
+            rows.append((space, group, len(kids), cells))
+        # a single seed has no spread to judge by: only children (and random references) with 2+ seeds count
+        randoms = [row for _, row in members.get('random', []) if row['seeds'] > 1]
+        searched = [(c, row) for c, row in members.get('searched', []) if row['seeds'] > 1]
+        if not randoms or not searched:
+            continue
+        for s in sets:
+            top = max(row[f'{s}_psnr'][0] + row[f'{s}_psnr'][1] for row in randoms)
+            bottom = min(row[f'{s}_psnr'][0] - row[f'{s}_psnr'][1] for row in randoms)
+            above = [c for c, row in searched if row[f'{s}_psnr'][0] - row[f'{s}_psnr'][1] > top]
+            below = [c for c, row in searched if row[f'{s}_psnr'][0] + row[f'{s}_psnr'][1] < bottom]
+            verdicts.append((space, s, len(searched), len(randoms), above, below))
+    return rows, verdicts
 
 
 def markdown(table, sets, searches):
@@ -346,14 +417,42 @@ def markdown(table, sets, searches):
     for (space, child), row in sorted(table.items(), key=lambda kv: (kv[0][0], kv[1]['group'], kv[0][1])):
         cells = [f"{row[f'{s}_psnr'][0]:.2f} +- {row[f'{s}_psnr'][1]:.2f} / "
                  f"{row[f'{s}_ssim'][0]:.4f} +- {row[f'{s}_ssim'][1]:.4f}" for s in sets]
-        lines.append(f"| {space} | {child} | {row['seeds']} | " + ' | '.join(cells) +
+        label = child + ''.join(f' (= {twin})' for twin in row.get('same_as', ()))
+        lines.append(f"| {space} | {label} | {row['seeds']} | " + ' | '.join(cells) +
                      f" | {row['params']:,} | {row['multi_adds'] / 1e9:.2f} G |")
+    groups, verdicts = group_comparison(table, sets)
+    if groups:
+        lines += ['', 'Group means: mean over the group\'s children of their seed-mean PSNR +- std between children '
+                  '[mean seed std of one child]', '',
+                  '| space | group | children | ' + ' | '.join(sets) + ' |', '|---|---|---|' + '---|' * len(sets)]
+        for space, group, n, cells in groups:
+            lines.append(f'| {space} | {group} | {n} | ' + ' | '.join(
+                f'{m:.2f} +- {sd:.2f}' + (f' [{seed_sd:.2f}]' if seed_sd is not None else '')
+                for m, sd, seed_sd in (cells[s] for s in sets)) + ' |')
+    if verdicts:
+        lines += ['', 'Searched children against the random ones (PSNR mean +- seed std of each child; only children '
+                  'with 2 or more seeds are judged):', '',
+                  '| space | set | searched / random judged | above every random child | below every random child |',
+                  '|---|---|---|---|---|']
+        for space, s, n_searched, n_random, above, below in verdicts:
+            lines.append(f"| {space} | {s} | {n_searched} / {n_random} | {', '.join(above) or 'none'} | "
+                         f"{', '.join(below) or 'none'} |")
     lines += ['', '| search | genotype | stable since epoch | min top-2 margin | wall time |', '|---|---|---|---|---|']
     for r in searches:
         margin = min(r['top2_margin']) if r.get('top2_margin') else float('nan')
         lines.append(f"| {r['space']} {r['method']} | {r['genotype']['ops']} | {r['stable_since_epoch']} of "
                      f"{r['epochs']} | {margin:.3f} | {r['seconds']:.0f} s |")
     return '\n'.join(lines) + '\n'
+
+
+def wall_times(searches, child_results):
+    """One line: the summed wall time of the finished units (each unit's own time, not the run's span)."""
+    trained = [r['seconds'] for r in child_results if not r.get('trained_as')]
+    searching = sum(r['seconds'] for r in searches)
+    return (f"\nWall time of the finished units: {len(searches)} searches {searching / 60:.0f} min; "
+            f"{len(trained)} trained child units {sum(trained) / 60:.0f} min"
+            + (f" ({min(trained):.0f} to {max(trained):.0f} s each)" if trained else '')
+            + f"; {len(child_results) - len(trained)} child units reused a twin's training.\n")
 
 
 def plot(table, sets, out):
@@ -386,7 +485,8 @@ def plot(table, sets, out):
 def projection(searches, child_results, n_searches, n_child_units):
     """Projected wall time of the whole run from the finished units' mean times."""
     s = statistics.mean(r['seconds'] for r in searches) if searches else 0.0
-    c = statistics.mean(r['seconds'] for r in child_results) if child_results else 0.0
+    timed = [r['seconds'] for r in child_results if not r.get('trained_as')]  # reused units took no time
+    c = statistics.mean(timed) if timed else 0.0
     return {'search_s_each': s, 'child_unit_s_each': c, 'searches': n_searches, 'child_units': n_child_units,
             'total_s': s * n_searches + c * n_child_units}
 
@@ -419,7 +519,7 @@ def report(out, scale_name, scale, searches, child_results, planned, start):
                'remaining': [u for u in planned if u not in finished],
                'projection_full_run': projection(searches, child_results, len(SPACES) * len(METHODS), full_units)}
     write_json(out / 'results.json', summary)
-    atomic_write_text(out / 'table.md', markdown(table, sets, searches))
+    atomic_write_text(out / 'table.md', markdown(table, sets, searches) + wall_times(searches, child_results))
     plots = plot(table, sets, out) if table else []
     return summary, table, sets, plots
 
@@ -431,6 +531,8 @@ def main(argv=None):
     parser.add_argument('--spaces', nargs='+', choices=SPACES, default=None)
     parser.add_argument('--methods', nargs='+', choices=METHODS, default=None)
     parser.add_argument('--no_baselines', action='store_true', help='searched children only (for a timing pilot)')
+    parser.add_argument('--report_only', action='store_true',
+                        help='rebuild results.json, table.md and the plots from the finished units; run nothing')
     args = parser.parse_args(argv)
     scale = dict(SCALES[args.scale])
     if args.scale == 'smoke':  # the suite's end-to-end check: one search and its child, every stage
@@ -443,7 +545,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     check_settings(out, scale)
     start = time.time()
-    data = prepare_data(out, scale)
+    data = out / 'data' if args.report_only else prepare_data(out, scale)
     # Order for a useful partial run: every search (both spaces), then seed 0 of every child, then seed 1, ...
     planned = [f'search {space} {method}' for space in spaces for method in methods]
     searches, child_results = [], []
@@ -453,22 +555,32 @@ def main(argv=None):
 
     for space in spaces:
         for method in methods:
+            if args.report_only and not done(search_unit_dir(out, space, method)):
+                continue
             searches.append(run_search_unit(out, space, method, scale, data))
             print(f"[search] {space} {method}: {searches[-1]['genotype']['ops']} "
                   f"({searches[-1]['seconds']:.0f} s)", flush=True)
-            progress()
+            if not args.report_only:
+                progress()
     kids = {space: children(out, space, searches, scale) for space in spaces}
     planned += [f'child {space} {child_id} seed {seed}' for seed in range(scale['seeds']) for space in spaces
                 for child_id, _, _ in kids[space]]
+    trained = {}  # training_key -> the unit that trained it
     for seed in range(scale['seeds']):
         for space in spaces:
             for child_id, group, genotype_file in kids[space]:
-                r = run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data)
+                if args.report_only and not done(child_unit_dir(out, space, child_id, seed)):
+                    continue
+                r = run_child_unit(out, space, child_id, group, genotype_file, seed, scale, data, trained)
                 child_results.append(r)
+                if not r.get('trained_as'):
+                    trained.setdefault(training_key(r['genotype'], seed), r)
                 print(f"[child] {space} {child_id} seed {seed}: "
                       + ', '.join(f"{s} {m['psnr']:.2f}" for s, m in r['metrics'].items())
-                      + f" ({r['seconds']:.0f} s)", flush=True)
-                progress()
+                      + (f" (same genotype as {r['trained_as']}: not trained again)" if r.get('trained_as')
+                         else f" ({r['seconds']:.0f} s)"), flush=True)
+                if not args.report_only:
+                    progress()
     summary, table, sets, plots = progress()
     print(markdown(table, sets, searches))
     p = summary['projection_full_run']

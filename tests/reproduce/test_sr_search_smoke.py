@@ -99,3 +99,69 @@ def test_a_partial_run_is_reported_with_its_remaining_units(tmp_path):
     summary, table, _, plots = sr_search.report(tmp_path, 'smoke', scale, [search], [child], planned, 0.0)
     assert summary['remaining'] == ['search dlsr darts'] and json.loads((tmp_path / 'results.json').read_text())
     assert '30.00 +- 0.00' in (tmp_path / 'table.md').read_text() and plots[0].stat().st_size > 0
+
+
+def test_a_child_with_the_genotype_and_seed_of_a_trained_one_reuses_its_result(tmp_path, monkeypatch):
+    sr_search = _module()
+    key = sr_search.training_key
+    a = {'space': 'imdn', 'ops': ['conv_3x3_bn', 'conv_5x5_bn', 'conv_3x3_bn', 'conv_3x3_bn']}
+    assert key(a, 0) == key(dict(reversed(list(a.items()))), 0)  # dict order does not matter
+    assert key(a, 0) != key(a, 1)
+    dlsr = {'space': 'dlsr', 'ops': ['conv_7x7'] * 3, 'connections': [[2, 1], [2, 1], [1, 2], [2, 1]]}
+    swapped = dict(dlsr, connections=[[1, 2], [2, 1], [1, 2], [2, 1]])  # connection order changes the child
+    assert key(dlsr, 0) != key(swapped, 0)
+
+    genotype_file = tmp_path / 'beta.json'
+    genotype_file.write_text(json.dumps({'genotype': a, 'scale': 2}))
+    first = {'space': 'imdn', 'child': 'searched_sa', 'group': 'searched', 'seed': 0, 'genotype': a,
+             'metrics': {'Set5': {'psnr': 30.0, 'ssim': 0.9}}, 'params': 10, 'multi_adds': 2e9, 'seconds': 120.0}
+
+    def no_training(*args, **kwargs):
+        raise AssertionError('a twin of a trained child must not be trained again')
+    monkeypatch.setattr(sr_search, 'cli', no_training)
+    smoke = sr_search.SCALES['smoke']
+    r = sr_search.run_child_unit(tmp_path, 'imdn', 'searched_beta', 'searched', genotype_file, 0, smoke, tmp_path,
+                                 trained={key(a, 0): first})
+    assert (r['child'], r['group'], r['metrics'], r['trained_as'], r['seconds']) == \
+        ('searched_beta', 'searched', first['metrics'], 'searched_sa seed 0', 0.0)
+    assert json.loads((tmp_path / 'children' / 'imdn' / 'searched_beta' / 'seed0' / 'done.json').read_text()) == r
+    # another seed, or no twin, goes to training
+    for trained in ({key(a, 1): dict(first, seed=1)}, {}):
+        with pytest.raises(AssertionError, match='must not be trained'):
+            sr_search.run_child_unit(tmp_path / 'x', 'imdn', 'searched_beta', 'searched', genotype_file, 0, smoke,
+                                     tmp_path, trained=trained)
+    table = sr_search.aggregate([first, r], ['Set5'])
+    assert table[('imdn', 'searched_beta')]['same_as'] == ['searched_sa']
+    assert '| searched_beta (= searched_sa) |' in sr_search.markdown(table, ['Set5'], [])
+    # the projection counts only trained units
+    assert sr_search.projection([], [first, r], 0, 4)['child_unit_s_each'] == 120.0
+
+
+def test_group_comparison_gives_group_spreads_and_the_searched_children_beyond_the_random_ones():
+    sr_search = _module()
+
+    def row(group, mean, seed_sd):
+        return {'group': group, 'seeds': 2, 'Set5_psnr': (mean, seed_sd)}
+    table = {('dlsr', 'searched_a'): row('searched', 31.0, 0.1), ('dlsr', 'searched_b'): row('searched', 29.0, 0.2),
+             ('dlsr', 'searched_c'): row('searched', 30.2, 0.2),  # inside the random children's band
+             ('dlsr', 'random_1'): row('random', 30.0, 0.3), ('dlsr', 'random_2'): row('random', 30.2, 0.1)}
+    groups, verdicts = sr_search.group_comparison(table, ['Set5'])
+    by_group = {g: (n, cells['Set5']) for _, g, n, cells in groups}
+    n, (mean, spread, seed_sd) = by_group['searched']
+    assert n == 3 and mean == pytest.approx(30.0666667) and seed_sd == pytest.approx(0.5 / 3)
+    assert spread == pytest.approx(((0.9333333 ** 2 + 1.0666667 ** 2 + 0.1333333 ** 2) / 2) ** 0.5)
+    n, (mean, spread, seed_sd) = by_group['random']
+    assert n == 2 and mean == pytest.approx(30.1) and spread == pytest.approx(0.2 / 2 ** 0.5)
+    assert seed_sd == pytest.approx(0.2)
+    # a: 31.0 - 0.1 > 30.3 (the highest random mean + sd); b: 29.0 + 0.2 < 29.7 (the lowest random mean - sd)
+    assert verdicts == [('dlsr', 'Set5', 3, 2, ['searched_a'], ['searched_b'])]
+    # a child of one seed has no spread: it is left out of the verdict (here the only random child left)
+    one_seed = dict(table)
+    one_seed[('dlsr', 'random_2')] = dict(table[('dlsr', 'random_2')], seeds=1)
+    assert sr_search.group_comparison(one_seed, ['Set5'])[1] == [('dlsr', 'Set5', 3, 1, ['searched_a'], ['searched_b'])]
+    one_seed[('dlsr', 'random_1')] = dict(table[('dlsr', 'random_1')], seeds=1)
+    assert sr_search.group_comparison(one_seed, ['Set5'])[1] == []
+    full = {k: dict(v, genotype={}, params=1, multi_adds=1e9, Set5_ssim=(0.9, 0.0)) for k, v in table.items()}
+    text = sr_search.markdown(full, ['Set5'], [])
+    assert '| dlsr | searched | 3 | 30.07 +- 1.01 [0.17] |' in text
+    assert '| dlsr | Set5 | 3 / 2 | searched_a | searched_b |' in text
