@@ -18,6 +18,7 @@ import contextlib
 import torch
 
 from srnas.nas.errors import NASConfigError
+from srnas.nas.numerics import grad_norm
 
 AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -74,10 +75,7 @@ class MixedPrecision:
         """Unscale the gradients (fp16) and clip them when ``grad_clip``; returns their global norm before clipping."""
         params = list(params)
         self.scaler.unscale_(optimizer)
-        if grad_clip:
-            return torch.nn.utils.clip_grad_norm_(params, grad_clip)
-        norms = [torch.linalg.vector_norm(p.grad.detach()) for p in params if p.grad is not None]
-        return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+        return torch.nn.utils.clip_grad_norm_(params, grad_clip) if grad_clip else grad_norm(params)
 
     def skip(self):
         """A step left out after ``unscale_and_clip``: the scaler still has to close its iteration."""
