@@ -5,6 +5,7 @@ import copy
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import event, given, strategies as st
 
 from tests.fuzz.fuzz_helpers import error_line, mutated, names_option, run_cli, write_yaml
@@ -100,34 +101,15 @@ def _check(command, case, entry='srnas'):
         assert names_option(line, path), f'{description}: the option is not named: {line}'
 
 
+# (command the options are given to, builder of the valid starting point, entry point)
+FUZZED = [('train', train_options, 'srnas'), ('test', sr_test_options, 'srnas'), ('search', search_options, 'srnas'),
+          ('export', export_options, 'srnas'), ('search', classification_options, 'classification')]
+
+
+@pytest.mark.parametrize('command, builder, entry', FUZZED, ids=[f'{e}-{c}' for c, _, e in FUZZED])
 @given(data=st.data())
-def test_train_options_fuzzed(fuzz_inputs, data):
-    base = train_options(fuzz_inputs)
-    _check('train', data.draw(mutated(base)))
-
-
-@given(data=st.data())
-def test_test_options_fuzzed(fuzz_inputs, data):
-    base = sr_test_options(fuzz_inputs)
-    _check('test', data.draw(mutated(base)))
-
-
-@given(data=st.data())
-def test_search_options_fuzzed(fuzz_inputs, data):
-    base = search_options(fuzz_inputs)
-    _check('search', data.draw(mutated(base)))
-
-
-@given(data=st.data())
-def test_export_options_fuzzed(fuzz_inputs, data):
-    base = export_options(fuzz_inputs)
-    _check('export', data.draw(mutated(base)))
-
-
-@given(data=st.data())
-def test_classification_options_fuzzed(fuzz_inputs, data):
-    base = classification_options(fuzz_inputs)
-    _check('search', data.draw(mutated(base)), entry='classification')
+def test_options_fuzzed(fuzz_inputs, command, builder, entry, data):
+    _check(command, data.draw(mutated(builder(fuzz_inputs))), entry=entry)
 
 
 def test_the_unmutated_options_run(fuzz_inputs, tmp_path):
