@@ -301,6 +301,13 @@ def print_saved(path):
     return 0
 
 
+def save_json(args, load, samples, summary):
+    """Every sample so far and their summary (rewritten after each measurement: an interrupted run keeps its rounds)."""
+    from srnas.nas.files import write_mapping
+    write_mapping(args.json, {'args': {k: str(v) for k, v in vars(args).items()}, 'load': load,
+                              'samples': samples, 'summary': summary})
+
+
 def parse_impls(text, official_root):
     impls = [i for i in text.split(',') if i]
     for impl in impls:
@@ -345,8 +352,6 @@ def main(argv=None):
         parser.error(f'unknown --cases {unknown}; choose from {list(CASES)}')
     impls = parse_impls(args.impls, args.official_root)
     sys.path.insert(0, str(REPO))
-    from srnas.nas.files import write_mapping
-
     samples = {case: {impl: [] for impl in impls} for case in cases}
     load = {'start': os.getloadavg()}
     for round_index in range(args.rounds):
@@ -358,8 +363,7 @@ def main(argv=None):
                 print(f"round {round_index} {case:<19} {impl:<22} {sample['wall_s']:7.3f} s "
                       f"{sample['peak_extra_mb']:7.0f} MB  load {sample['loadavg_1min']:.2f}", flush=True)
                 if args.json:
-                    write_mapping(args.json, {'args': {k: str(v) for k, v in vars(args).items()}, 'load': load,
-                                              'samples': samples, 'summary': summarise(samples, impls)})
+                    save_json(args, load, samples, summarise(samples, impls))
     load['end'] = os.getloadavg()
     table = summarise(samples, impls)
     loads = [s['loadavg_1min'] for by_impl in samples.values() for runs in by_impl.values() for s in runs]
@@ -367,8 +371,7 @@ def main(argv=None):
           f'median {statistics.median(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}')
     print(markdown(table, impls))
     if args.json:
-        write_mapping(args.json, {'args': {k: str(v) for k, v in vars(args).items()}, 'load': load,
-                                  'samples': samples, 'summary': table})
+        save_json(args, load, samples, table)
     return 0
 
 
