@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from srnas.nas.errors import NASConfigError
+from srnas.nas.lean_autograd import lean_weighted_sum
 
 
 def arch_softmax(alpha: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -84,6 +85,10 @@ class MixedOp(nn.Module):
     # alpha) is skipped too. Not while training: its BN running statistics and its weights' zero
     # gradients (weight decay, momentum) would then differ from the naive sum.
     skip_zero_weights = True
+    # One relu(x) shared by the candidates that start with a ReLU, and BN outputs recomputed in backward
+    # instead of kept (srnas.nas.lean_autograd): less memory, the same outputs and gradients bit for bit.
+    # False restores the plain autograd graph (benchmarks compare both).
+    lean_autograd = True
 
     def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
                  in_channels: Optional[int] = None, out_channels: Optional[int] = None,
@@ -125,15 +130,21 @@ class MixedOp(nn.Module):
         return channel_shuffle(torch.cat([processed, bypass], dim=1), self.partial_k)
 
     def _weighted_sum(self, x, weights):
-        out = None
         inference = not self.training and not torch.is_grad_enabled()
+        terms = []
         for weight, op in zip(weights, self.candidates):
             if self.skip_zero_candidates and getattr(op, 'is_zero_op', False):
                 continue
             if inference and self.skip_zero_weights and not weight.requires_grad and bool(weight == 0):
                 continue
-            term = weight * op(x)
-            out = term if out is None else out + term
+            terms.append((weight, op))
+        if self.lean_autograd and not torch.compiler.is_compiling():
+            out = lean_weighted_sum(x, terms)
+        else:
+            out = None
+            for weight, op in terms:
+                term = weight * op(x)
+                out = term if out is None else out + term
         if out is None:  # every candidate skipped: the sum is zeros of the candidates' output shape
             return sum(weight * op(x) for weight, op in zip(weights, self.candidates))
         return out

@@ -1,0 +1,122 @@
+"""A MixedOp's weighted sum with fewer tensors kept for backward, and the same numbers.
+
+Two things the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not need:
+
+* every candidate that starts with a ReLU (sep/dil convs, ReLUConvBN, FactorizedReduce) keeps its
+  own copy of ``relu(x)``; here ``relu(x)`` is computed once and each candidate gets an alias of it
+  (``_ReLUAlias``), still with its own backward node, so the gradient of x is accumulated in the
+  same order as before;
+* every candidate that ends in an affine-free BatchNorm2d on batch statistics keeps its BN output
+  for ``d/dw (w * o)``; here ``_WeightedBatchNormSum`` keeps only the BN input and recomputes the
+  output (and the batch statistics) in backward.
+
+Candidates expose their layers through ``layer_chain`` (below). One with hooks is called whole,
+so its hooks see it; under ``torch.compile`` the plain graph is used (the compiler chooses what to
+recompute itself).
+"""
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or getattr(module, '_backward_pre_hooks', None))
+
+
+def layer_chain(op: nn.Module) -> Optional[Sequence[Callable]]:
+    """The callables whose composition is ``op.forward``, or None when ``op`` is not such a chain.
+
+    A plain ``nn.Sequential`` is its layers; another module opts in with a ``layer_chain()`` method.
+    """
+    if _has_hooks(op):
+        return None
+    if type(op) is nn.Sequential:  # a subclass may override forward
+        return tuple(op)
+    chain = getattr(op, 'layer_chain', None)
+    return tuple(chain()) if callable(chain) else None
+
+
+def _is_shareable_relu(layer) -> bool:
+    return type(layer) is nn.ReLU and not layer.inplace and not _has_hooks(layer)
+
+
+def _recomputable_bn(layer) -> bool:
+    """An affine-free BatchNorm2d that normalises with the batch's statistics (training, or no running stats)."""
+    return (type(layer) is nn.BatchNorm2d and not layer.affine and not _has_hooks(layer)
+            and (layer.training or layer.running_mean is None))
+
+
+class _ReLUAlias(torch.autograd.Function):
+    """``relu(x)`` computed once elsewhere; this node only routes the gradient back to x (ReLU's backward)."""
+
+    @staticmethod
+    def forward(ctx, x, relu_x):
+        ctx.save_for_backward(relu_x)
+        return relu_x.view_as(relu_x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (relu_x,) = ctx.saved_tensors
+        # exactly what nn.ReLU's backward computes
+        return torch.ops.aten.threshold_backward(grad, relu_x, 0), None
+
+
+class _WeightedBatchNormSum(torch.autograd.Function):
+    """``partial + w * bn(y)`` that keeps y and w, not ``bn(y)``; BN's output is recomputed in backward.
+
+    The forward calls the BN module itself (running statistics, ``num_batches_tracked`` and momentum
+    as always). The recomputation uses batch statistics without running buffers, which gives the same
+    values bit for bit (tests/nas/test_mixed_op_memory.py).
+    """
+
+    @staticmethod
+    def forward(ctx, partial, y, w, bn):
+        term = w * bn(y)
+        ctx.save_for_backward(y, w)
+        ctx.eps = bn.eps
+        ctx.has_partial = partial is not None
+        return term if partial is None else partial + term
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, w = ctx.saved_tensors
+        out, mean, invstd = torch.ops.aten.native_batch_norm(y, None, None, None, None, True, 0.0, ctx.eps)
+        grad_y = grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_y = torch.ops.aten.native_batch_norm_backward(grad * w, y, None, None, None, mean, invstd,
+                                                               True, ctx.eps, [True, False, False])[0]
+        if ctx.needs_input_grad[2]:
+            grad_w = (grad * out).sum_to_size(w.shape)
+        return (grad if ctx.has_partial else None), grad_y, grad_w, None
+
+
+def lean_weighted_sum(x: torch.Tensor, terms) -> Optional[torch.Tensor]:
+    """``sum_o w_o * o(x)`` over ``terms`` = (weight, candidate) pairs, in order; None when there are none."""
+    out = None
+    relu_x = None
+    grad_on = torch.is_grad_enabled()
+    for weight, op in terms:
+        chain = layer_chain(op)
+        if chain is None:
+            term = weight * op(x)
+            out = term if out is None else out + term
+            continue
+        h = x
+        if chain and _is_shareable_relu(chain[0]):
+            if relu_x is None:
+                with torch.no_grad():
+                    relu_x = torch.relu(x)
+            h = _ReLUAlias.apply(x, relu_x) if grad_on else relu_x
+            chain = chain[1:]
+        if grad_on and chain and _recomputable_bn(chain[-1]):
+            for layer in chain[:-1]:
+                h = layer(h)
+            out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1])
+            continue
+        for layer in chain:
+            h = layer(h)
+        term = weight * h
+        out = term if out is None else out + term
+    return out

@@ -1,0 +1,152 @@
+"""MixedOp's lean autograd graph (one shared ReLU, BN outputs recomputed) changes no number and saves less.
+
+Truth: the same model with ``lean_autograd = False`` (the plain autograd graph: each candidate its own
+ReLU, every BN output kept), compared bit for bit; autograd's numerical gradcheck in float64; and the
+bytes saved for backward counted tensor by tensor with ``saved_tensors_hooks``.
+"""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from classification.darts.search_net import DartsSearchNetwork
+from classification.nb201.search_net import NB201SearchNetwork
+from classification.ops import DARTS_PRIMITIVES, darts_search_candidate
+from srnas.nas import MixedOp
+from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES, build_dlsr_op, build_imdn_op
+
+
+def _set_lean(model, on):
+    for module in model.modules():
+        if isinstance(module, MixedOp):
+            module.lean_autograd = on
+
+
+def _loss_grads(model, x, y):
+    loss = F.cross_entropy(model(x), y)
+    params = list(model.parameters())
+    return loss.detach(), torch.autograd.grad(loss, params)
+
+
+def _assert_identical_step(lean, plain, x, y):
+    loss_lean, grads_lean = _loss_grads(lean, x, y)
+    loss_plain, grads_plain = _loss_grads(plain, x, y)
+    assert torch.equal(loss_lean, loss_plain)
+    for (name, _), g_lean, g_plain in zip(lean.named_parameters(), grads_lean, grads_plain):
+        assert torch.equal(g_lean, g_plain), f'{name}: max diff {(g_lean - g_plain).abs().max().item()}'
+    for (name, b_lean), b_plain in zip(lean.named_buffers(), plain.buffers()):
+        assert torch.equal(b_lean, b_plain), name
+
+
+@pytest.mark.parametrize('build', [
+    lambda: DartsSearchNetwork(channels=4, layers=3, num_classes=3),
+    lambda: DartsSearchNetwork(channels=4, layers=3, num_classes=3, channels_last=True),
+    lambda: DartsSearchNetwork(channels=8, layers=3, num_classes=3, partial_k=2, edge_normalization=True),
+    lambda: DartsSearchNetwork(channels=8, layers=3, num_classes=3, partial_k=4, edge_normalization=True,
+                               channels_last=True),
+    lambda: NB201SearchNetwork(channels=4, cells_per_stage=1, num_classes=3),
+    lambda: NB201SearchNetwork(channels=4, cells_per_stage=1, num_classes=3, track_running_stats=False),
+], ids=['darts', 'darts_cl', 'pc_darts_k2', 'pc_darts_k4_cl', 'nb201', 'nb201_no_running_stats'])
+def test_lean_graph_gives_bit_identical_loss_gradients_and_running_stats(build):
+    torch.manual_seed(0)
+    lean = build().train()
+    with torch.no_grad():  # alphas far from uniform, so every candidate's weight matters
+        for alpha in lean.arch_parameters():
+            alpha.normal_()
+    plain = copy.deepcopy(lean)
+    _set_lean(plain, False)
+    x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
+    assert _saved_bytes(lambda: lean(x)) < _saved_bytes(lambda: plain(x))  # the lean graph is in use
+    for _ in range(2):  # the second step runs on running statistics updated by the first
+        _assert_identical_step(lean, plain, x, y)
+    lean.eval()
+    plain.eval()
+    with torch.no_grad():
+        assert torch.equal(lean(x), plain(x))
+
+
+@pytest.mark.parametrize('space', ['dlsr', 'imdn'])
+def test_sr_candidates_lean_sum_is_bit_identical(space):
+    torch.manual_seed(3)
+    if space == 'dlsr':
+        ops = [build_dlsr_op(name, 4) for name in DLSR_CANDIDATES]
+    else:
+        ops = [build_imdn_op(name, 4, 4, bn_affine=False) for name in IMDN_CANDIDATES]
+    lean = MixedOp(ops).train()
+    plain = copy.deepcopy(lean)
+    plain.lean_autograd = False
+    x = torch.randn(2, 4, 6, 6)
+    alpha = torch.randn(len(ops))
+    results = []
+    for mixed in (lean, plain):
+        xi, ai = x.clone().requires_grad_(), alpha.clone().requires_grad_()
+        out = mixed(xi, F.softmax(ai, dim=0))
+        grads = torch.autograd.grad((out * out.detach().sin()).sum(), [xi, ai, *mixed.parameters()])
+        results.append((out.detach(), grads))
+    assert torch.equal(results[0][0], results[1][0])
+    for g_lean, g_plain in zip(results[0][1], results[1][1]):
+        assert torch.equal(g_lean, g_plain)
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+def test_lean_mixed_op_passes_gradcheck_in_float64(stride):
+    torch.manual_seed(4)
+    names = [n for n in DARTS_PRIMITIVES if n != 'max_pool_3x3']  # max pool is not smooth at ties
+    mixed = MixedOp([darts_search_candidate(n, 2, stride) for n in names], names=names).double().train()
+    x = torch.randn(2, 2, 5, 5, dtype=torch.float64, requires_grad=True)
+    alpha = torch.randn(len(names), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, a: mixed(x, F.softmax(a, dim=0)), (x, alpha), eps=1e-6, atol=1e-5)
+
+
+def _saved_bytes(fn):
+    """Bytes of the distinct storages autograd keeps for backward while ``fn`` runs."""
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(storages.values())
+
+
+def test_lean_graph_keeps_one_relu_per_edge_and_no_bn_outputs():
+    torch.manual_seed(5)
+    mixed = MixedOp([darts_search_candidate(n, 4, 1) for n in DARTS_PRIMITIVES], names=DARTS_PRIMITIVES).train()
+    plain = copy.deepcopy(mixed)
+    plain.lean_autograd = False
+    x = torch.randn(2, 4, 6, 6, requires_grad=True)
+    w = F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0)
+    activation = x.numel() * x.element_size()  # every candidate's output has x's shape here
+    saved_plain = _saved_bytes(lambda: plain(x, w))
+    saved_lean = _saved_bytes(lambda: mixed(x, w))
+    relu_candidates = 4  # sep 3x3, sep 5x5, dil 3x3, dil 5x5
+    bn_ended = 6  # max pool + BN, avg pool + BN and the four convs
+    # the plain BN node also keeps four per-channel vectors: batch mean, inverse std and the running buffers
+    per_channel = 4 * x.shape[1] * x.element_size()
+    assert saved_plain - saved_lean == (relu_candidates - 1) * activation + bn_ended * (activation + per_channel)
+
+
+def test_candidate_with_hooks_is_called_whole():
+    mixed = MixedOp([darts_search_candidate(n, 4, 1) for n in ('sep_conv_3x3', 'dil_conv_3x3')]).train()
+    seen = []
+    mixed.candidates[0].register_forward_hook(lambda _m, _i, out: seen.append(out.shape))
+    mixed(torch.randn(2, 4, 5, 5), torch.tensor([0.4, 0.6], requires_grad=True))
+    assert seen == [torch.Size([2, 4, 5, 5])]
+
+
+def test_batchnorm_with_running_stats_in_eval_uses_them():
+    torch.manual_seed(6)
+    ops = [nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3, affine=False)) for _ in range(2)]
+    mixed = MixedOp(ops).train()
+    mixed(torch.randn(4, 3, 5, 5), torch.tensor([0.5, 0.5]))  # one training step moves the running stats
+    plain = copy.deepcopy(mixed)
+    plain.lean_autograd = False
+    mixed.eval()
+    plain.eval()
+    x, w = torch.randn(2, 3, 5, 5), torch.tensor([0.3, 0.7], requires_grad=True)
+    out_lean, out_plain = mixed(x, w), plain(x, w)
+    assert torch.equal(out_lean, out_plain)
+    assert torch.equal(torch.autograd.grad(out_lean.sum(), w)[0], torch.autograd.grad(out_plain.sum(), w)[0])
