@@ -9,6 +9,9 @@ Two things the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does n
 * every candidate that ends in an affine-free BatchNorm2d on batch statistics keeps its BN output
   for ``d/dw (w * o)``; here ``_WeightedBatchNormSum`` keeps only the BN input and recomputes the
   output (and the batch statistics) in backward.
+* optionally, a max-pool candidate keeps its int64 argmax indices (twice a float activation); with
+  ``recompute_pool_indices`` it keeps its input instead (kept by the other candidates anyway) and
+  recomputes the indices in backward.
 
 Candidates expose their layers through ``layer_chain`` (below). One with hooks is called whole,
 so its hooks see it; under ``torch.compile`` the plain graph is used (the compiler chooses what to
@@ -92,11 +95,53 @@ class _WeightedBatchNormSum(torch.autograd.Function):
         return (grad if ctx.has_partial else None), grad_y, grad_w, None
 
 
-def lean_weighted_sum(x: torch.Tensor, terms) -> Optional[torch.Tensor]:
-    """``sum_o w_o * o(x)`` over ``terms`` = (weight, candidate) pairs, in order; None when there are none."""
+def _pool_args(pool: nn.MaxPool2d):
+    pair = nn.modules.utils._pair
+    stride = pool.stride if pool.stride is not None else pool.kernel_size
+    return pair(pool.kernel_size), pair(stride), pair(pool.padding), pair(pool.dilation), pool.ceil_mode
+
+
+class _MaxPool2dKeepingInput(torch.autograd.Function):
+    """Max pooling that keeps its input, not the int64 argmax indices; backward recomputes the indices."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
+        out, _ = torch.ops.aten.max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode)
+        ctx.save_for_backward(x)
+        ctx.args = kernel, stride, padding, dilation, ceil_mode
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        _, indices = torch.ops.aten.max_pool2d_with_indices(x, *ctx.args)
+        grad_x = torch.ops.aten.max_pool2d_with_indices_backward(grad, x, *ctx.args, indices)
+        return grad_x, None, None, None, None, None
+
+
+def max_pool2d_keeping_input(x: torch.Tensor, pool: nn.MaxPool2d) -> torch.Tensor:
+    """``pool(x)`` whose backward keeps x instead of the indices (x is usually kept anyway)."""
+    return _MaxPool2dKeepingInput.apply(x, *_pool_args(pool))
+
+
+def _is_recomputable_max_pool(layer) -> bool:
+    return type(layer) is nn.MaxPool2d and not layer.return_indices and not _has_hooks(layer)
+
+
+def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = False) -> Optional[torch.Tensor]:
+    """``sum_o w_o * o(x)`` over ``terms`` = (weight, candidate) pairs, in order; None when there are none.
+
+    ``recompute_pool_indices``: max-pool candidates keep their input instead of their argmax indices.
+    """
     out = None
     relu_x = None
     grad_on = torch.is_grad_enabled()
+
+    def run(layer, h):
+        if recompute_pool_indices and grad_on and _is_recomputable_max_pool(layer):
+            return max_pool2d_keeping_input(h, layer)
+        return layer(h)
+
     for weight, op in terms:
         chain = layer_chain(op)
         if chain is None:
@@ -112,11 +157,11 @@ def lean_weighted_sum(x: torch.Tensor, terms) -> Optional[torch.Tensor]:
             chain = chain[1:]
         if grad_on and chain and _recomputable_bn(chain[-1]):
             for layer in chain[:-1]:
-                h = layer(h)
+                h = run(layer, h)
             out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1])
             continue
         for layer in chain:
-            h = layer(h)
+            h = run(layer, h)
         term = weight * h
         out = term if out is None else out + term
     return out

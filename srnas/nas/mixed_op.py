@@ -89,6 +89,9 @@ class MixedOp(nn.Module):
     # instead of kept (srnas.nas.lean_autograd): less memory, the same outputs and gradients bit for bit.
     # False restores the plain autograd graph (benchmarks compare both).
     lean_autograd = True
+    # With lean_autograd: max-pool candidates keep their input, not their int64 indices, and recompute
+    # the indices in backward (one more max-pool forward per step; same numbers).
+    recompute_max_pool_indices = False
 
     def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
                  in_channels: Optional[int] = None, out_channels: Optional[int] = None,
@@ -139,7 +142,7 @@ class MixedOp(nn.Module):
                 continue
             terms.append((weight, op))
         if self.lean_autograd and not torch.compiler.is_compiling():
-            out = lean_weighted_sum(x, terms)
+            out = lean_weighted_sum(x, terms, self.recompute_max_pool_indices)
         else:
             out = None
             for weight, op in terms:

@@ -150,3 +150,31 @@ def test_batchnorm_with_running_stats_in_eval_uses_them():
     out_lean, out_plain = mixed(x, w), plain(x, w)
     assert torch.equal(out_lean, out_plain)
     assert torch.equal(torch.autograd.grad(out_lean.sum(), w)[0], torch.autograd.grad(out_plain.sum(), w)[0])
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_max_pool_keeping_its_input_is_bit_identical_and_keeps_no_indices(channels_last):
+    torch.manual_seed(7)
+    lean = DartsSearchNetwork(channels=4, layers=3, num_classes=3, channels_last=channels_last).train()
+    for module in lean.modules():
+        if isinstance(module, MixedOp):
+            module.recompute_max_pool_indices = True
+    plain = copy.deepcopy(lean)
+    _set_lean(plain, False)
+    x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
+    _assert_identical_step(lean, plain, x, y)
+
+    int64_saved = []
+
+    def pack(t):
+        if t.dtype == torch.int64:
+            int64_saved.append(t.shape)
+        return t
+    edge = lean.cells[0]._ops[0]
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        edge(torch.randn(2, 4, 6, 6), F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0))
+    assert int64_saved == []
+    edge.recompute_max_pool_indices = False
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        edge(torch.randn(2, 4, 6, 6), F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0))
+    assert int64_saved == [torch.Size([2, 4, 6, 6])]  # the max pool's indices
