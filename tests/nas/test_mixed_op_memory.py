@@ -171,10 +171,12 @@ def test_max_pool_keeping_its_input_is_bit_identical_and_keeps_no_indices(channe
             int64_saved.append(t.shape)
         return t
     edge = lean.cells[0]._ops[0]
+    x_edge = torch.randn(2, 4, 6, 6, requires_grad=True)
+    w_edge = F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        edge(torch.randn(2, 4, 6, 6), F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0))
+        edge(x_edge, w_edge)
     assert int64_saved == []
     edge.recompute_max_pool_indices = False
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        edge(torch.randn(2, 4, 6, 6), F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0))
+        edge(x_edge, w_edge)
     assert int64_saved == [torch.Size([2, 4, 6, 6])]  # the max pool's indices
