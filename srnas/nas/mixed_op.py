@@ -42,6 +42,27 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.transpose(1, 2).reshape(batch, channels, height, width)
 
 
+def shuffled_concat(processed: torch.Tensor, bypass: torch.Tensor, groups: int) -> torch.Tensor:
+    """``channel_shuffle(torch.cat([processed, bypass], 1), groups)`` in one copy, keeping channels_last.
+
+    ``processed`` is the first of the ``groups`` equal channel groups and ``bypass`` the other
+    ``groups - 1``; output channel ``i * groups + g`` is channel ``i`` of group ``g``. Interleaving with
+    one ``cat`` along a new innermost axis copies once (cat + reshape copied twice), and in NHWC the
+    output stays NHWC (the reshape made it NCHW, so every later op of a channels_last net converted).
+    """
+    batch, per_group, height, width = processed.shape
+    if bypass.shape[1] != (groups - 1) * per_group:
+        raise NASConfigError(f'shuffled_concat: bypass has {bypass.shape[1]} channels, expected '
+                             f'{groups - 1} groups of {per_group}')
+    if not processed.is_contiguous() and processed.is_contiguous(memory_format=torch.channels_last):
+        first = processed.permute(0, 2, 3, 1).unsqueeze(-1)  # (N, H, W, C/g, 1)
+        rest = bypass.permute(0, 2, 3, 1).unflatten(-1, (groups - 1, per_group)).transpose(-1, -2)
+        return torch.cat([first, rest], dim=-1).flatten(3).permute(0, 3, 1, 2)
+    first = processed.unsqueeze(2)  # (N, C/g, 1, H, W)
+    rest = bypass.unflatten(1, (groups - 1, per_group)).transpose(1, 2)
+    return torch.cat([first, rest], dim=2).flatten(1, 2)
+
+
 def resample_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     """Parameter-free channel resampling by adaptive average pooling along the channel axis."""
     if x.shape[1] == channels:
@@ -130,7 +151,7 @@ class MixedOp(nn.Module):
         if self.stride == 2:
             bypass = F.max_pool2d(bypass, 2, 2)
         bypass = resample_channels(bypass, self.out_channels - self.split_out)
-        return channel_shuffle(torch.cat([processed, bypass], dim=1), self.partial_k)
+        return shuffled_concat(processed, bypass, self.partial_k)
 
     def _weighted_sum(self, x, weights):
         inference = not self.training and not torch.is_grad_enabled()

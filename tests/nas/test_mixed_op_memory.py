@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from classification.darts.search_net import DartsSearchNetwork
 from classification.nb201.search_net import NB201SearchNetwork
 from classification.ops import DARTS_PRIMITIVES, darts_search_candidate
-from srnas.nas import MixedOp
+import srnas.nas.mixed_op as mixed_op_module
+from srnas.nas import MixedOp, channel_shuffle
+from srnas.nas.mixed_op import shuffled_concat
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES, build_dlsr_op, build_imdn_op
 
 
@@ -180,3 +182,37 @@ def test_max_pool_keeping_its_input_is_bit_identical_and_keeps_no_indices(channe
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         edge(x_edge, w_edge)
     assert int64_saved == [torch.Size([2, 4, 6, 6])]  # the max pool's indices
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_shuffled_concat_is_cat_then_channel_shuffle_and_keeps_the_format(channels_last):
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    processed = torch.randn(2, 3, 4, 5).contiguous(memory_format=fmt).requires_grad_()
+    bypass = torch.randn(2, 9, 4, 5).contiguous(memory_format=fmt)[:, :9].requires_grad_()
+    got = shuffled_concat(processed, bypass, 4)
+    want = channel_shuffle(torch.cat([processed, bypass], dim=1), 4)
+    assert torch.equal(got, want)
+    assert got.is_contiguous(memory_format=fmt)
+    probe = torch.randn_like(want)
+    assert all(torch.equal(a, b) for a, b in zip(torch.autograd.grad(got, [processed, bypass], probe),
+                                                  torch.autograd.grad(want, [processed, bypass], probe)))
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_pc_darts_supernet_with_shuffled_concat_matches_cat_and_shuffle(channels_last, monkeypatch):
+    torch.manual_seed(8)
+    fast = DartsSearchNetwork(channels=8, layers=3, num_classes=3, partial_k=4, edge_normalization=True,
+                              channels_last=channels_last).train()
+    before = copy.deepcopy(fast)
+    x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
+    loss_fast, grads_fast = _loss_grads(fast, x, y)
+    monkeypatch.setattr(mixed_op_module, 'shuffled_concat',
+                        lambda p, q, groups: channel_shuffle(torch.cat([p, q], dim=1), groups))
+    loss_before, grads_before = _loss_grads(before, x, y)
+    assert torch.equal(loss_fast, loss_before)
+    for (name, _), g_fast, g_before in zip(fast.named_parameters(), grads_fast, grads_before):
+        if not channels_last:
+            assert torch.equal(g_fast, g_before), f'{name}: max diff {(g_fast - g_before).abs().max().item()}'
+        else:  # the later layers now run in NHWC, not NCHW: other kernels, gradients equal to rounding
+            torch.testing.assert_close(g_fast, g_before, rtol=1e-3, atol=1e-3 * g_before.abs().max().item(),
+                                       msg=name)
