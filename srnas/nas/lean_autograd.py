@@ -7,8 +7,8 @@ Two things the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does n
   (``_ReLUAlias``), still with its own backward node, so the gradient of x is accumulated in the
   same order as before;
 * every candidate that ends in an affine-free BatchNorm2d on batch statistics keeps its BN output
-  for ``d/dw (w * o)``; here ``_WeightedBatchNormSum`` keeps only the BN input and recomputes the
-  output (and the batch statistics) in backward.
+  for ``d/dw (w * o)``; here ``_WeightedBatchNormSum`` keeps only the BN input and the batch
+  statistics and recomputes the output in backward (one multiply-add).
 * optionally, a max-pool candidate keeps its int64 argmax indices (twice a float activation); with
   ``recompute_pool_indices`` it keeps its input instead (kept by the other candidates anyway) and
   recomputes the indices in backward.
@@ -21,6 +21,13 @@ from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+# Resolved overloads: calling them skips the overload lookup of torch.ops.aten.<name> on every call.
+_threshold_backward = torch.ops.aten.threshold_backward.default
+_batch_norm_backward = torch.ops.aten.native_batch_norm_backward.default
+_max_pool_with_indices = torch.ops.aten.max_pool2d_with_indices.default
+_max_pool_backward = torch.ops.aten.max_pool2d_with_indices_backward.default
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -63,34 +70,53 @@ class _ReLUAlias(torch.autograd.Function):
     def backward(ctx, grad):
         (relu_x,) = ctx.saved_tensors
         # exactly what nn.ReLU's backward computes
-        return torch.ops.aten.threshold_backward(grad, relu_x, 0), None
+        return _threshold_backward(grad, relu_x, 0), None
+
+
+def _batch_norm_with_stats(bn: nn.BatchNorm2d, y: torch.Tensor):
+    """``bn(y)`` for an affine-free BN on batch statistics, plus the batch mean and inverse std.
+
+    Follows nn.BatchNorm2d.forward: ``num_batches_tracked`` counted, momentum None = cumulative average,
+    running buffers updated when the module tracks them.
+    """
+    momentum = 0.0 if bn.momentum is None else bn.momentum
+    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+        bn.num_batches_tracked.add_(1)
+        momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    if bn.training:
+        F._verify_batch_size(y.size())
+    keep_running = not bn.training or bn.track_running_stats
+    return torch.native_batch_norm(y, None, None, bn.running_mean if keep_running else None,
+                                   bn.running_var if keep_running else None, True, momentum, bn.eps)
 
 
 class _WeightedBatchNormSum(torch.autograd.Function):
-    """``partial + w * bn(y)`` that keeps y and w, not ``bn(y)``; BN's output is recomputed in backward.
+    """``partial + w * bn(y)`` that keeps y and w (and two per-channel vectors), not ``bn(y)``.
 
-    The forward calls the BN module itself (running statistics, ``num_batches_tracked`` and momentum
-    as always). The recomputation uses batch statistics without running buffers, which gives the same
-    values bit for bit (tests/nas/test_mixed_op_memory.py).
+    Backward recomputes BN's output as ``y * invstd + (0 - mean * invstd)`` with one fused multiply-add
+    (``addcmul``), the same arithmetic as ATen's CPU batch-norm kernel, so the values are the same bit
+    for bit (checked against the plain graph in tests/nas/test_mixed_op_memory.py).
     """
 
     @staticmethod
     def forward(ctx, partial, y, w, bn):
-        term = w * bn(y)
-        ctx.save_for_backward(y, w)
+        out, mean, invstd = _batch_norm_with_stats(bn, y)
+        term = w * out
+        ctx.save_for_backward(y, w, mean, invstd)
         ctx.eps = bn.eps
         ctx.has_partial = partial is not None
         return term if partial is None else partial + term
 
     @staticmethod
     def backward(ctx, grad):
-        y, w = ctx.saved_tensors
-        out, mean, invstd = torch.ops.aten.native_batch_norm(y, None, None, None, None, True, 0.0, ctx.eps)
+        y, w, mean, invstd = ctx.saved_tensors
         grad_y = grad_w = None
         if ctx.needs_input_grad[1]:
-            grad_y = torch.ops.aten.native_batch_norm_backward(grad * w, y, None, None, None, mean, invstd,
-                                                               True, ctx.eps, [True, False, False])[0]
+            grad_y = _batch_norm_backward(grad * w, y, None, None, None, mean, invstd, True, ctx.eps,
+                                          [True, False, False])[0]
         if ctx.needs_input_grad[2]:
+            per_channel = (1, -1) + (1,) * (y.dim() - 2)
+            out = torch.addcmul((0.0 - mean * invstd).view(per_channel), y, invstd.view(per_channel))
             grad_w = (grad * out).sum_to_size(w.shape)
         return (grad if ctx.has_partial else None), grad_y, grad_w, None
 
@@ -106,7 +132,7 @@ class _MaxPool2dKeepingInput(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
-        out, _ = torch.ops.aten.max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode)
+        out, _ = _max_pool_with_indices(x, kernel, stride, padding, dilation, ceil_mode)
         ctx.save_for_backward(x)
         ctx.args = kernel, stride, padding, dilation, ceil_mode
         return out
@@ -114,8 +140,8 @@ class _MaxPool2dKeepingInput(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        _, indices = torch.ops.aten.max_pool2d_with_indices(x, *ctx.args)
-        grad_x = torch.ops.aten.max_pool2d_with_indices_backward(grad, x, *ctx.args, indices)
+        _, indices = _max_pool_with_indices(x, *ctx.args)
+        grad_x = _max_pool_backward(grad, x, *ctx.args, indices)
         return grad_x, None, None, None, None, None
 
 

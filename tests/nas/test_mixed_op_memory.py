@@ -126,8 +126,8 @@ def test_lean_graph_keeps_one_relu_per_edge_and_no_bn_outputs():
     saved_lean = _saved_bytes(lambda: mixed(x, w))
     relu_candidates = 4  # sep 3x3, sep 5x5, dil 3x3, dil 5x5
     bn_ended = 6  # max pool + BN, avg pool + BN and the four convs
-    # the plain BN node also keeps four per-channel vectors: batch mean, inverse std and the running buffers
-    per_channel = 4 * x.shape[1] * x.element_size()
+    # both keep the batch mean and inverse std; the plain BN node also keeps the two running buffers
+    per_channel = 2 * x.shape[1] * x.element_size()
     assert saved_plain - saved_lean == (relu_candidates - 1) * activation + bn_ended * (activation + per_channel)
 
 
@@ -216,3 +216,24 @@ def test_pc_darts_supernet_with_shuffled_concat_matches_cat_and_shuffle(channels
         else:  # the later layers now run in NHWC, not NCHW: other kernels, gradients equal to rounding
             torch.testing.assert_close(g_fast, g_before, rtol=1e-3, atol=1e-3 * g_before.abs().max().item(),
                                        msg=name)
+
+
+def test_cumulative_momentum_batchnorm_matches_the_module():
+    torch.manual_seed(9)
+    ops = [nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3, affine=False, momentum=None))
+           for _ in range(2)]
+    lean = MixedOp(ops).train()
+    plain = copy.deepcopy(lean)
+    plain.lean_autograd = False
+    w = torch.tensor([0.25, 0.75], requires_grad=True)
+    for step in range(3):
+        x = torch.randn(2, 3, 4, 4)
+        outs = [mixed(x, w) for mixed in (lean, plain)]
+        assert torch.equal(*outs)
+        grads = [torch.autograd.grad(out.square().sum(), [w, *mixed.parameters()])
+                 for out, mixed in zip(outs, (lean, plain))]
+        assert all(torch.equal(a, b) for a, b in zip(*grads))
+    for (name, b_lean), b_plain in zip(lean.named_buffers(), plain.buffers()):
+        assert torch.equal(b_lean, b_plain), name
+    with pytest.raises(ValueError, match='more than 1 value per channel'):
+        lean(torch.randn(1, 3, 1, 1), w)
