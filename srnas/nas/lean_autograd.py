@@ -1,6 +1,6 @@
 """A MixedOp's weighted sum with fewer tensors kept for backward, and the same numbers.
 
-Two things the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not need:
+What the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not need:
 
 * every candidate that starts with a ReLU (sep/dil convs, ReLUConvBN, FactorizedReduce) keeps its
   own copy of ``relu(x)``; here ``relu(x)`` is computed once and each candidate gets an alias of it
@@ -184,8 +184,12 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
         if grad_on and chain and _recomputable_bn(chain[-1]):
             for layer in chain[:-1]:
                 h = run(layer, h)
-            out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1])
-            continue
+            # mixed dtypes (bf16 activations under autocast, fp32 weights): the plain graph casts
+            # gradients between them, so it is used as is
+            if h.dtype == weight.dtype:
+                out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1])
+                continue
+            chain = chain[-1:]
         for layer in chain:
             h = run(layer, h)
         term = weight * h

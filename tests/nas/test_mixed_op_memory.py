@@ -237,3 +237,13 @@ def test_cumulative_momentum_batchnorm_matches_the_module():
         assert torch.equal(b_lean, b_plain), name
     with pytest.raises(ValueError, match='more than 1 value per channel'):
         lean(torch.randn(1, 3, 1, 1), w)
+
+
+def test_bf16_autocast_gives_the_plain_graph_numbers():
+    torch.manual_seed(10)
+    lean = DartsSearchNetwork(channels=4, layers=3, num_classes=3).train()
+    plain = copy.deepcopy(lean)
+    _set_lean(plain, False)
+    x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        _assert_identical_step(lean, plain, x, y)
