@@ -26,7 +26,9 @@ Cases (all CPU, batch 16, 32x32 inputs, 10 classes, one torch thread):
 
 Implementations (``--impls``): ``official``, and ``srnas`` with optional
 modifiers joined by ``+``: ``naive`` (turn the zero-op skip off: every
-candidate computed, as before the speed-up), ``cl`` (``channels_last=True``: NHWC
+candidate computed, as before the speed-up), ``plain`` (MixedOp's plain
+autograd graph: each candidate its own ReLU, every BN output kept, as before
+srnas.nas.lean_autograd), ``cl`` (``channels_last=True``: NHWC
 weights and activations), ``bf16`` (bf16 autocast around every loss), ``compile``
 (``torch.compile`` of the supernet; the first call's extra time is the compile
 time). E.g. ``--impls official,srnas+naive,srnas``.
@@ -59,7 +61,7 @@ sys.path.insert(0, str(REPO / 'benchmarks'))
 from peak_memory import PeakMemory  # noqa: E402
 CASES = ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order', 'pcdarts_fwd_bwd', 'a2m_step',
          'nb201_fwd_bwd', 'nb201_a2m_step')
-SRNAS_MODIFIERS = ('naive', 'cl', 'bf16', 'compile')
+SRNAS_MODIFIERS = ('naive', 'plain', 'cl', 'bf16', 'compile')
 SEVEN_OPS = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
              'dil_conv_3x3', 'dil_conv_5x5')  # A2M s5 (DARTS without none), in the official order
 ARCH_ADAM = {'lr': 3e-4, 'betas': [0.5, 0.999], 'weight_decay': 1e-3}
@@ -184,6 +186,10 @@ def srnas_step(case, modifiers, batch_size):
         for module in model.modules():
             if isinstance(module, MixedOp):
                 module.skip_zero_candidates = False
+    if 'plain' in modifiers:
+        for module in model.modules():
+            if isinstance(module, MixedOp):
+                module.lean_autograd = False
     if nhwc:  # the supernet converts its input too; converting here keeps that copy out of the timing
         xv, xt = (x.contiguous(memory_format=torch.channels_last) for x in (xv, xt))
     forward = torch.compile(model) if 'compile' in modifiers else model

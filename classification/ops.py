@@ -14,6 +14,10 @@ class _SequentialOp(nn.Module):
     def forward(self, x):
         return self.op(x)
 
+    def layer_chain(self):
+        """The layers whose composition is forward (srnas.nas.MixedOp shares the leading ReLU, see lean_autograd)."""
+        return tuple(self.op)
+
 
 class ReLUConvBN(_SequentialOp):
     """ReLU -> Conv -> BN; the conv carries a bias only when BN has no affine (NB201 convention)."""
@@ -84,13 +88,19 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x):
-        x = self.relu(x)
+        return self.bn(self._halves(self.relu(x)))
+
+    def layer_chain(self):
+        """ReLU, the two convs, BN: forward as a chain (srnas.nas.MixedOp shares the ReLU, see lean_autograd)."""
+        return self.relu, self._halves, self.bn
+
+    def _halves(self, x):
         # The second conv sees the input shifted by one pixel so both halves cover different positions.
         first, second = self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])
         if second.shape[-2:] != first.shape[-2:]:  # odd input sizes: zero-pad the shifted half
             second = nn.functional.pad(second, (0, first.shape[-1] - second.shape[-1],
                                                 0, first.shape[-2] - second.shape[-2]))
-        return self.bn(torch.cat([first, second], dim=1))
+        return torch.cat([first, second], dim=1)
 
 
 # ---------------------------------------------------------------- DARTS space

@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from srnas.nas.errors import NASConfigError
+from srnas.nas.lean_autograd import lean_weighted_sum
 
 
 def arch_softmax(alpha: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -39,6 +40,27 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
         raise NASConfigError(f'channel_shuffle: {groups} groups do not divide {channels} channels')
     x = x.view(batch, groups, channels // groups, height, width)
     return x.transpose(1, 2).reshape(batch, channels, height, width)
+
+
+def shuffled_concat(processed: torch.Tensor, bypass: torch.Tensor, groups: int) -> torch.Tensor:
+    """``channel_shuffle(torch.cat([processed, bypass], 1), groups)`` in one copy, keeping channels_last.
+
+    ``processed`` is the first of the ``groups`` equal channel groups and ``bypass`` the other
+    ``groups - 1``; output channel ``i * groups + g`` is channel ``i`` of group ``g``. Interleaving with
+    one ``cat`` along a new innermost axis copies once (cat + reshape copied twice), and in NHWC the
+    output stays NHWC (the reshape made it NCHW, so every later op of a channels_last net converted).
+    """
+    batch, per_group, height, width = processed.shape
+    if bypass.shape[1] != (groups - 1) * per_group:
+        raise NASConfigError(f'shuffled_concat: bypass has {bypass.shape[1]} channels, expected '
+                             f'{groups - 1} groups of {per_group}')
+    if not processed.is_contiguous() and processed.is_contiguous(memory_format=torch.channels_last):
+        first = processed.permute(0, 2, 3, 1).unsqueeze(-1)  # (N, H, W, C/g, 1)
+        rest = bypass.permute(0, 2, 3, 1).unflatten(-1, (groups - 1, per_group)).transpose(-1, -2)
+        return torch.cat([first, rest], dim=-1).flatten(3).permute(0, 3, 1, 2)
+    first = processed.unsqueeze(2)  # (N, C/g, 1, H, W)
+    rest = bypass.unflatten(1, (groups - 1, per_group)).transpose(1, 2)
+    return torch.cat([first, rest], dim=2).flatten(1, 2)
 
 
 def resample_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -84,6 +106,13 @@ class MixedOp(nn.Module):
     # alpha) is skipped too. Not while training: its BN running statistics and its weights' zero
     # gradients (weight decay, momentum) would then differ from the naive sum.
     skip_zero_weights = True
+    # One relu(x) shared by the candidates that start with a ReLU, and BN outputs recomputed in backward
+    # instead of kept (srnas.nas.lean_autograd): less memory, the same outputs and gradients bit for bit.
+    # False restores the plain autograd graph (benchmarks compare both).
+    lean_autograd = True
+    # With lean_autograd: max-pool candidates keep their input, not their int64 indices, and recompute
+    # the indices in backward (one more max-pool forward per step; same numbers).
+    recompute_max_pool_indices = False
 
     def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
                  in_channels: Optional[int] = None, out_channels: Optional[int] = None,
@@ -122,18 +151,24 @@ class MixedOp(nn.Module):
         if self.stride == 2:
             bypass = F.max_pool2d(bypass, 2, 2)
         bypass = resample_channels(bypass, self.out_channels - self.split_out)
-        return channel_shuffle(torch.cat([processed, bypass], dim=1), self.partial_k)
+        return shuffled_concat(processed, bypass, self.partial_k)
 
     def _weighted_sum(self, x, weights):
-        out = None
         inference = not self.training and not torch.is_grad_enabled()
+        terms = []
         for weight, op in zip(weights, self.candidates):
             if self.skip_zero_candidates and getattr(op, 'is_zero_op', False):
                 continue
             if inference and self.skip_zero_weights and not weight.requires_grad and bool(weight == 0):
                 continue
-            term = weight * op(x)
-            out = term if out is None else out + term
+            terms.append((weight, op))
+        if self.lean_autograd and not torch.compiler.is_compiling():
+            out = lean_weighted_sum(x, terms, self.recompute_max_pool_indices)
+        else:
+            out = None
+            for weight, op in terms:
+                term = weight * op(x)
+                out = term if out is None else out + term
         if out is None:  # every candidate skipped: the sum is zeros of the candidates' output shape
             return sum(weight * op(x) for weight, op in zip(weights, self.candidates))
         return out

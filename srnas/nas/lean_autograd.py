@@ -1,0 +1,197 @@
+"""A MixedOp's weighted sum with fewer tensors kept for backward, and the same numbers.
+
+What the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not need:
+
+* every candidate that starts with a ReLU (sep/dil convs, ReLUConvBN, FactorizedReduce) keeps its
+  own copy of ``relu(x)``; here ``relu(x)`` is computed once and each candidate gets an alias of it
+  (``_ReLUAlias``), still with its own backward node, so the gradient of x is accumulated in the
+  same order as before;
+* every candidate that ends in an affine-free BatchNorm2d on batch statistics keeps its BN output
+  for ``d/dw (w * o)``; here ``_WeightedBatchNormSum`` keeps only the BN input and the batch
+  statistics and recomputes the output in backward (one multiply-add).
+* optionally, a max-pool candidate keeps its int64 argmax indices (twice a float activation); with
+  ``recompute_pool_indices`` it keeps its input instead (kept by the other candidates anyway) and
+  recomputes the indices in backward.
+
+Candidates expose their layers through ``layer_chain`` (below). One with hooks is called whole,
+so its hooks see it; under ``torch.compile`` the plain graph is used (the compiler chooses what to
+recompute itself).
+"""
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Resolved overloads: calling them skips the overload lookup of torch.ops.aten.<name> on every call.
+_threshold_backward = torch.ops.aten.threshold_backward.default
+_batch_norm_backward = torch.ops.aten.native_batch_norm_backward.default
+_max_pool_with_indices = torch.ops.aten.max_pool2d_with_indices.default
+_max_pool_backward = torch.ops.aten.max_pool2d_with_indices_backward.default
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or getattr(module, '_backward_pre_hooks', None))
+
+
+def layer_chain(op: nn.Module) -> Optional[Sequence[Callable]]:
+    """The callables whose composition is ``op.forward``, or None when ``op`` is not such a chain.
+
+    A plain ``nn.Sequential`` is its layers; another module opts in with a ``layer_chain()`` method.
+    """
+    if _has_hooks(op):
+        return None
+    if type(op) is nn.Sequential:  # a subclass may override forward
+        return tuple(op)
+    chain = getattr(op, 'layer_chain', None)
+    return tuple(chain()) if callable(chain) else None
+
+
+def _is_shareable_relu(layer) -> bool:
+    return type(layer) is nn.ReLU and not layer.inplace and not _has_hooks(layer)
+
+
+def _recomputable_bn(layer) -> bool:
+    """An affine-free BatchNorm2d that normalises with the batch's statistics (training, or no running stats)."""
+    return (type(layer) is nn.BatchNorm2d and not layer.affine and not _has_hooks(layer)
+            and (layer.training or layer.running_mean is None))
+
+
+class _ReLUAlias(torch.autograd.Function):
+    """``relu(x)`` computed once elsewhere; this node only routes the gradient back to x (ReLU's backward)."""
+
+    @staticmethod
+    def forward(ctx, x, relu_x):
+        ctx.save_for_backward(relu_x)
+        return relu_x.view_as(relu_x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (relu_x,) = ctx.saved_tensors
+        # exactly what nn.ReLU's backward computes
+        return _threshold_backward(grad, relu_x, 0), None
+
+
+def _batch_norm_with_stats(bn: nn.BatchNorm2d, y: torch.Tensor):
+    """``bn(y)`` for an affine-free BN on batch statistics, plus the batch mean and inverse std.
+
+    Follows nn.BatchNorm2d.forward: ``num_batches_tracked`` counted, momentum None = cumulative average,
+    running buffers updated when the module tracks them.
+    """
+    momentum = 0.0 if bn.momentum is None else bn.momentum
+    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+        bn.num_batches_tracked.add_(1)
+        momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    if bn.training:
+        F._verify_batch_size(y.size())
+    keep_running = not bn.training or bn.track_running_stats
+    return torch.native_batch_norm(y, None, None, bn.running_mean if keep_running else None,
+                                   bn.running_var if keep_running else None, True, momentum, bn.eps)
+
+
+class _WeightedBatchNormSum(torch.autograd.Function):
+    """``partial + w * bn(y)`` that keeps y and w (and two per-channel vectors), not ``bn(y)``.
+
+    Backward recomputes BN's output as ``y * invstd + (0 - mean * invstd)`` with one fused multiply-add
+    (``addcmul``), the same arithmetic as ATen's CPU batch-norm kernel, so the values are the same bit
+    for bit (checked against the plain graph in tests/nas/test_mixed_op_memory.py).
+    """
+
+    @staticmethod
+    def forward(ctx, partial, y, w, bn):
+        out, mean, invstd = _batch_norm_with_stats(bn, y)
+        term = w * out
+        ctx.save_for_backward(y, w, mean, invstd)
+        ctx.eps = bn.eps
+        ctx.has_partial = partial is not None
+        return term if partial is None else partial + term
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, w, mean, invstd = ctx.saved_tensors
+        grad_y = grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_y = _batch_norm_backward(grad * w, y, None, None, None, mean, invstd, True, ctx.eps,
+                                          [True, False, False])[0]
+        if ctx.needs_input_grad[2]:
+            per_channel = (1, -1) + (1,) * (y.dim() - 2)
+            out = torch.addcmul((0.0 - mean * invstd).view(per_channel), y, invstd.view(per_channel))
+            grad_w = (grad * out).sum_to_size(w.shape)
+        return (grad if ctx.has_partial else None), grad_y, grad_w, None
+
+
+def _pool_args(pool: nn.MaxPool2d):
+    pair = nn.modules.utils._pair
+    stride = pool.stride if pool.stride is not None else pool.kernel_size
+    return pair(pool.kernel_size), pair(stride), pair(pool.padding), pair(pool.dilation), pool.ceil_mode
+
+
+class _MaxPool2dKeepingInput(torch.autograd.Function):
+    """Max pooling that keeps its input, not the int64 argmax indices; backward recomputes the indices."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
+        out, _ = _max_pool_with_indices(x, kernel, stride, padding, dilation, ceil_mode)
+        ctx.save_for_backward(x)
+        ctx.args = kernel, stride, padding, dilation, ceil_mode
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        _, indices = _max_pool_with_indices(x, *ctx.args)
+        grad_x = _max_pool_backward(grad, x, *ctx.args, indices)
+        return grad_x, None, None, None, None, None
+
+
+def max_pool2d_keeping_input(x: torch.Tensor, pool: nn.MaxPool2d) -> torch.Tensor:
+    """``pool(x)`` whose backward keeps x instead of the indices (x is usually kept anyway)."""
+    return _MaxPool2dKeepingInput.apply(x, *_pool_args(pool))
+
+
+def _is_recomputable_max_pool(layer) -> bool:
+    return type(layer) is nn.MaxPool2d and not layer.return_indices and not _has_hooks(layer)
+
+
+def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = False) -> Optional[torch.Tensor]:
+    """``sum_o w_o * o(x)`` over ``terms`` = (weight, candidate) pairs, in order; None when there are none.
+
+    ``recompute_pool_indices``: max-pool candidates keep their input instead of their argmax indices.
+    """
+    out = None
+    relu_x = None
+    grad_on = torch.is_grad_enabled()
+
+    def run(layer, h):
+        if recompute_pool_indices and grad_on and _is_recomputable_max_pool(layer):
+            return max_pool2d_keeping_input(h, layer)
+        return layer(h)
+
+    for weight, op in terms:
+        chain = layer_chain(op)
+        if chain is None:
+            term = weight * op(x)
+            out = term if out is None else out + term
+            continue
+        h = x
+        if chain and _is_shareable_relu(chain[0]):
+            if relu_x is None:
+                with torch.no_grad():
+                    relu_x = torch.relu(x)
+            h = _ReLUAlias.apply(x, relu_x) if grad_on else relu_x
+            chain = chain[1:]
+        if grad_on and chain and _recomputable_bn(chain[-1]):
+            for layer in chain[:-1]:
+                h = run(layer, h)
+            # mixed dtypes (bf16 activations under autocast, fp32 weights): the plain graph casts
+            # gradients between them, so it is used as is
+            if h.dtype == weight.dtype:
+                out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1])
+                continue
+            chain = chain[-1:]
+        for layer in chain:
+            h = run(layer, h)
+        term = weight * h
+        out = term if out is None else out + term
+    return out
