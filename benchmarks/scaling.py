@@ -2,7 +2,8 @@
 and how many gradient bytes a data-parallel search all-reduces per iteration (with an 8-GPU ring estimate).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py [--sweeps width,batch,k,sr_patch] [--calls 2]
-        [--json out.json]
+        [--rounds 1] [--json out.json]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py --sweeps sr_layout --rounds 3   # NCHW vs channels_last
     .venv/bin/python benchmarks/scaling.py --comm-only          # the communication table alone (no timing)
 
 A search iteration is what ``srnas.nas.search_loop.run_search`` does per batch
@@ -18,6 +19,11 @@ is the peak RSS during warm-up and timed iterations minus the RSS before them
   k         DARTS supernet C=16, batch 8, partial channels K = 1/2/4/8 (PC-DARTS, edge normalisation)
   sr_patch  DLSR supernet x2 (48 features, SAC K=4), batch 2, LR patches 48/64/96 (HR 96..192), L1 loss,
             Adam weights
+  sr_layout DLSR x2 SAC K=4 and IMDN x2 SAC K=4 (64 features), batch 2, LR 48, each NCHW and with
+            ``network_g.channels_last: true``
+
+``--rounds N`` measures every point of a sweep N times, the points interleaved
+(order reversed every other round), and ends with the per-point medians.
 
 Communication: under torchrun every weight step all-reduces the weight gradient
 (DDP) and every data-loss gradient an architect takes is averaged over the
@@ -44,6 +50,8 @@ SWEEPS = {
     'batch': [{'space': 'darts', 'channels': 16, 'batch': b} for b in (4, 8, 16)],
     'k': [{'space': 'darts', 'channels': 16, 'batch': 8, 'partial_k': k} for k in (1, 2, 4, 8)],
     'sr_patch': [{'space': 'dlsr', 'patch': p, 'batch': 2, 'partial_k': 4} for p in (48, 64, 96)],
+    'sr_layout': [{'space': space, 'patch': 48, 'batch': 2, 'partial_k': 4, 'channels_last': cl}
+                  for space in ('dlsr', 'imdn') for cl in (False, True)],
 }
 # (name, bus bandwidth in GB/s, per-hop latency in microseconds): assumptions for the on-paper estimate.
 LINKS = (('NVLink (8x H100, NCCL bus bandwidth)', 300.0, 5.0),
@@ -73,7 +81,10 @@ def build(point):
         weight_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
     else:
         from srnas.spaces.dlsr_supernet import DLSRSupernet
-        model = DLSRSupernet(upscale=2, num_feat=48, partial_k=point['partial_k'])
+        from srnas.spaces.imdn_supernet import IMDNSupernet
+        layout = {'channels_last': point.get('channels_last', False)}
+        model = (DLSRSupernet(upscale=2, num_feat=48, partial_k=point['partial_k'], **layout)
+                 if point['space'] == 'dlsr' else IMDNSupernet(upscale=2, partial_k=point['partial_k'], **layout))
         size = point['patch']
         batches = [(torch.rand(point['batch'], 3, size, size, generator=gen),
                     torch.rand(point['batch'], 3, 2 * size, 2 * size, generator=gen)) for _ in range(2)]
@@ -178,6 +189,7 @@ def main(argv=None):
     parser.add_argument('--sweeps', default=','.join(SWEEPS))
     parser.add_argument('--calls', type=int, default=2, help='timed iterations per point after one warm-up')
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--rounds', type=int, default=1, help='interleaved repetitions of every sweep')
     parser.add_argument('--comm-only', action='store_true', help='print the communication table only')
     parser.add_argument('--json', type=Path)
     parser.add_argument('--worker', help=argparse.SUPPRESS)
@@ -197,15 +209,35 @@ def main(argv=None):
     results = {}
     for sweep in sweeps:
         results[sweep] = []
-        for point in SWEEPS[sweep]:
-            sample = measure(point, args.calls, args.threads)
-            results[sweep].append(sample)
-            print(f"{sweep:<8} {json.dumps(point):<62} {sample['wall_s']:7.3f} s wall {sample['cpu_s']:7.3f} s CPU "
-                  f"{sample['peak_extra_mb']:7.0f} MB  load {sample['loadavg_1min']:.2f}", flush=True)
-            if args.json:
-                write_mapping(args.json, {'args': {k: str(v) for k, v in vars(args).items()}, 'sweeps': results,
-                                          'communication': comm})
+        for round_index in range(args.rounds):
+            points = SWEEPS[sweep] if round_index % 2 == 0 else SWEEPS[sweep][::-1]
+            for point in points:
+                sample = dict(measure(point, args.calls, args.threads), round=round_index)
+                results[sweep].append(sample)
+                print(f"{sweep:<8} {json.dumps(point):<62} {sample['wall_s']:7.3f} s wall {sample['cpu_s']:7.3f} s "
+                      f"CPU {sample['peak_extra_mb']:7.0f} MB  load {sample['loadavg_1min']:.2f}", flush=True)
+                if args.json:
+                    write_mapping(args.json, {'args': {k: str(v) for k, v in vars(args).items()}, 'sweeps': results,
+                                              'communication': comm})
+    if args.rounds > 1:
+        print_medians(results)
     return 0
+
+
+def point_medians(samples, point):
+    """Median wall, CPU and memory of the samples measured at ``point`` (and how many there were)."""
+    runs = [s for s in samples if all(s.get(k) == v for k, v in point.items())]
+    return {'rounds': len(runs), **{key: statistics.median(r[key] for r in runs)
+                                    for key in ('wall_s', 'cpu_s', 'peak_extra_mb')}}
+
+
+def print_medians(results):
+    print('\n| sweep | point | rounds | wall s | CPU s | peak extra MB |\n|---|---|---|---|---|---|')
+    for sweep, samples in results.items():
+        for point in SWEEPS[sweep]:
+            row = point_medians(samples, point)
+            print(f"| {sweep} | {json.dumps(point)} | {row['rounds']} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} | "
+                  f"{row['peak_extra_mb']:.0f} |")
 
 
 if __name__ == '__main__':

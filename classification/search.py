@@ -28,7 +28,7 @@ from srnas.nas.search_loop import LoopOptions, SearchTask, resume_candidates
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'max_steps_per_epoch': None}
 SEARCH_DEFAULTS = {'select': 'last', 'early_stopping_patience': None, 'order': 'alpha_first',
-                   'checkpoint_every_iters': None, 'nonfinite': 'skip', 'amp': 'none'}
+                   'checkpoint_every_iters': None, 'nonfinite': 'skip', 'amp': 'none', 'compile': False}
 # amp: none | bf16 | fp16 (CUDA): mixed precision of the weight step, first-order alpha steps and validation
 # select: last | best_val_loss (A2M: the genotype of the epoch with the lowest validation loss)
 BENCH_DEFAULTS = {'path': None, 'datasets': list(BENCH_DATASETS), 'hp': '200'}
@@ -165,7 +165,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
                        order=search_cfg['order'], select=search_cfg['select'],
                        early_stopping_patience=search_cfg['early_stopping_patience'], log=run.log.info,
                        checkpoint_every_iters=search_cfg['checkpoint_every_iters'], nonfinite=search_cfg['nonfinite'],
-                       amp=search_cfg['amp'],
+                       amp=search_cfg['amp'], compile=search_cfg['compile'],
                        name=opt['name'], summary={'options': opt.get('_source')})
     if resume is None and auto_resume:
         resume = resume_candidates(run.out_dir)  # newest first: an unusable one falls back to the previous

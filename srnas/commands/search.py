@@ -22,7 +22,7 @@ from pathlib import Path
 HELP = 'search an SR architecture (DLSR / IMDN space) with any architect and regulariser (-opt options/search/X.yml)'
 SEARCH_KEYS = {'iters_per_epoch', 'keep_checkpoints', 'plot', 'train_image_range', 'arch_image_range', 'order',
                'select', 'early_stopping_patience', 'checkpoint_every_iters', 'nonfinite',
-               'amp'}  # amp: none | bf16 | fp16 (CUDA)
+               'amp', 'compile'}  # amp: none | bf16 | fp16 (CUDA); compile: torch.compile the supernet
 
 
 def build_parser():
@@ -281,6 +281,7 @@ def run_sr_search(opt_path, auto_resume=False, overrides=None, root=None, progre
             keep_checkpoints=search.get('keep_checkpoints', 2),
             checkpoint_every_iters=search.get('checkpoint_every_iters'), nonfinite=search.get('nonfinite', 'skip'),
             plot=_plot_mode(search.get('plot', True)), amp=search.get('amp', 'none'),
+            compile=search.get('compile', False),
             tensorboard_dir=root / 'tb_logger' / opt['name'] if (opt.get('logger') or {}).get('use_tb_logger') else None,
             progress=progress, log=(lambda line: print(line, flush=True)) if progress else (lambda line: None),
             warn=lambda line: print(line, file=sys.stderr, flush=True),  # shown even with --quiet

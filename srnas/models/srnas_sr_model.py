@@ -4,10 +4,13 @@
   e.g. ``AdamW`` or ``SGD``.
 * ``train.grad_clip``: optional max L2 norm of the weight gradient (DLSR's retraining clips at 50).
 * ``train.amp``: ``none`` | ``bf16`` | ``fp16`` (CUDA): mixed precision for training and validation
-  (``srnas.nas.precision``; with fp16 the GradScaler restarts from its initial scale on resume).
+  (``srnas.nas.precision``); with fp16 the GradScaler's state (scale, growth tracker) is saved in the
+  ``training_states/<iter>.state`` file under ``grad_scaler`` and restored on resume, which BasicSR's
+  state does not hold (other modes write BasicSR's state unchanged).
 
 Everything else (losses, EMA, validation, checkpoints) is SRModel's.
 """
+import os
 from collections import OrderedDict
 
 import torch
@@ -16,9 +19,11 @@ from srnas.basicsr_compat import import_basicsr
 
 import_basicsr()
 from basicsr.models.sr_model import SRModel  # noqa: E402
+from basicsr.utils.dist_util import master_only  # noqa: E402
 from basicsr.utils.registry import MODEL_REGISTRY  # noqa: E402
 
 from srnas.nas.errors import NASConfigError  # noqa: E402
+from srnas.nas.files import atomic_torch_save  # noqa: E402
 from srnas.nas.precision import MixedPrecision  # noqa: E402
 from srnas.utils.errors import InputError  # noqa: E402
 
@@ -67,6 +72,22 @@ class SRNASModel(SRModel):
     def init_training_settings(self):
         super().init_training_settings()
         _ = self.precision  # a bad train.amp fails before the first iteration
+
+    @master_only
+    def save_training_state(self, epoch, current_iter):
+        """BasicSR's resume state, plus the fp16 GradScaler's state; written write-then-rename."""
+        if current_iter == -1:
+            return
+        state = {'epoch': epoch, 'iter': current_iter, 'optimizers': [o.state_dict() for o in self.optimizers],
+                 'schedulers': [s.state_dict() for s in self.schedulers]}
+        if self.precision.scaler.is_enabled():
+            state['grad_scaler'] = self.precision.state_dict()
+        atomic_torch_save(state, os.path.join(self.opt['path']['training_states'], f'{current_iter}.state'))
+
+    def resume_training(self, resume_state):
+        super().resume_training(resume_state)
+        # a state from before this key (or from a non-fp16 run) has none: the scaler starts afresh
+        self.precision.load_state_dict(resume_state.get('grad_scaler'))
 
     def test(self):
         with self.precision.autocast():

@@ -168,6 +168,7 @@ class LoopOptions:
     nonfinite: str = 'skip'                         # skip | rollback | raise (srnas.nas.numerics)
     plot: str = 'end'                               # epoch | end | off
     amp: str = 'none'                               # none | bf16 | fp16 (CUDA): srnas.nas.precision
+    compile: bool = False                           # torch.compile the supernet (docs/benchmarks.md)
     tensorboard_dir: Optional[Path] = None
     progress: bool = False
     log_every: Optional[int] = None                 # progress lines off a terminal: steps between two lines
@@ -186,6 +187,8 @@ class LoopOptions:
                                     ('plot', self.plot, PLOTS), ('nonfinite', self.nonfinite, NONFINITE_POLICIES)):
             if value not in allowed:
                 raise NASConfigError(f'search.{key} must be one of {list(allowed)}, got {value!r}')
+        if not isinstance(self.compile, bool):
+            raise NASConfigError(f'search.compile must be true or false, got {self.compile!r}')
         patience = self.early_stopping_patience
         if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 0):
             raise NASConfigError(f'search.early_stopping_patience must be null or an integer >= 0, got {patience!r}')
@@ -490,6 +493,8 @@ def run_search(task: SearchTask, opts: LoopOptions, resume=None) -> Dict[str, An
         for stale in ckpt.remove_stale_temporaries(out_dir, out_dir / 'plots', folder):
             opts.warning(f'removed {stale.name}: a file whose writing was interrupted')
     amp = MixedPrecision(opts.amp, next(task.model.parameters()).device)
+    if opts.compile:  # in place: the module, its state_dict and the architect's reference stay the same
+        task.model.compile(dynamic=False)
     epoch, history, genotypes, progress = _resume(task, opts, resume, amp)
     if distributed.active():
         task.ddp_model = distributed.wrap(task.model)

@@ -4,6 +4,7 @@ Cells 3..6 read every earlier cell output, each multiplied by softmax(beta)
 before the concat (beta lengths 2, 3, 4, 5, initialised 1e-3 N(0,1) like
 alpha). Deriving keeps the argmax op per row of alpha and the top-2 inputs
 per beta (largest first: that is the concat order of the child).
+``channels_last=True`` keeps weights and activations NHWC (``srnas.spaces.layout``).
 """
 import torch
 
@@ -13,6 +14,7 @@ from srnas.ops.sr_ops import DLSR_CANDIDATES, build_dlsr_op
 from srnas.spaces.costs import dlsr_cost_table
 from srnas.spaces.dlsr import DLSRNetwork
 from srnas.spaces.genotypes import DLSR_NUM_CELLS, DLSR_OPS_PER_CELL, validate_genotype
+from srnas.spaces.layout import memory_format
 
 ALPHA_INIT_SCALE = 1e-3
 
@@ -28,7 +30,8 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
 
     space = 'dlsr'
 
-    def __init__(self, upscale=2, num_feat=48, partial_k=1, num_in_ch=3, num_out_ch=3):
+    def __init__(self, upscale=2, num_feat=48, partial_k=1, num_in_ch=3, num_out_ch=3, channels_last=False):
+        layout = memory_format(channels_last)  # validated before anything is built
         dense_inputs = [list(range(1, cell)) for cell in range(3, DLSR_NUM_CELLS + 1)]
         super().__init__(upscale, lambda j: _mixed_dlsr_op(num_feat, partial_k), dense_inputs,
                          num_feat, num_in_ch, num_out_ch)
@@ -38,12 +41,15 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
         for cell, inputs in zip(range(3, DLSR_NUM_CELLS + 1), dense_inputs):
             self.register_arch_parameter(f'beta_{cell}', ALPHA_INIT_SCALE * torch.randn(len(inputs)), group='edge',
                                          op_names=[f'B{k}' for k in inputs])  # plot labels: the cells read
+        self.memory_format = layout
+        self.to(memory_format=layout)
 
     def betas(self):
         return [getattr(self, f'beta_{cell}') for cell in range(3, DLSR_NUM_CELLS + 1)]
 
     def forward(self, x):
-        return super().forward(x, arch_softmax(self.alpha), [arch_softmax(b) for b in self.betas()])
+        return super().forward(x.contiguous(memory_format=self.memory_format), arch_softmax(self.alpha),
+                               [arch_softmax(b) for b in self.betas()])
 
     def genotype(self):
         with torch.no_grad():

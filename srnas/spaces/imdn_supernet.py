@@ -14,7 +14,8 @@ resampled parameter-free to the output width (``srnas.nas.mixed_op``). At c4
 three quarters of the output are then averages of input channels, where the
 child has a full 48 -> 16 conv. ``full_channel_positions: [c4]`` searches those
 positions at full width instead (benchmarks/partial_channel_gap.py measures the
-difference).
+difference). ``channels_last=True`` keeps weights and activations NHWC
+(``srnas.spaces.layout``).
 """
 from types import SimpleNamespace
 
@@ -27,6 +28,7 @@ from srnas.nas.genotype import derive_argmax
 from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
 from srnas.spaces.costs import imdn_cost_table
 from srnas.spaces.genotypes import validate_genotype
+from srnas.spaces.layout import memory_format
 
 ALPHA_INIT_SCALE = 1e-3
 
@@ -52,7 +54,8 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
     space = 'imdn'
 
     def __init__(self, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, partial_k=1, num_out_ch=None,
-                 full_channel_positions=()):
+                 full_channel_positions=(), channels_last=False):
+        layout = memory_format(channels_last)
         holder = SimpleNamespace(weights=None)  # shared by the supernet and its ops (deep copies keep the sharing)
         unknown = sorted(set(full_channel_positions) - set(CONV_POSITIONS))
         if unknown:
@@ -72,11 +75,13 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
         self.register_arch_parameter(
             'alpha', ALPHA_INIT_SCALE * torch.randn(len(CONV_POSITIONS), len(IMDN_CANDIDATES)), group='op',
             costs=imdn_cost_table(upscale, num_feat).float(), op_names=IMDN_CANDIDATES)
+        self.memory_format = layout
+        self.to(memory_format=layout)
 
     def forward(self, x):
         self._holder.weights = arch_softmax(self.alpha)
         try:
-            return super().forward(x)
+            return super().forward(x.contiguous(memory_format=self.memory_format))
         finally:
             self._holder.weights = None  # do not keep the graph alive between steps
 
