@@ -107,3 +107,10 @@ def make_toy_task(architect_config=None, steps_per_epoch=3, scripted_genotypes=N
             return derive_argmax(self.model.alpha, ['op0', 'op1', 'op2'])
 
     return ToyTask()
+
+
+def set_mixed_op_flag(model, flag, value):
+    """Set a MixedOp class-level switch (``lean_autograd``, ``skip_zero_candidates``, ...) on every MixedOp of model."""
+    for module in model.modules():
+        if isinstance(module, MixedOp):
+            setattr(module, flag, value)

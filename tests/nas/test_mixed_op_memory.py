@@ -18,12 +18,7 @@ import srnas.nas.mixed_op as mixed_op_module
 from srnas.nas import MixedOp, channel_shuffle
 from srnas.nas.mixed_op import shuffled_concat
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES, build_dlsr_op, build_imdn_op
-
-
-def _set_lean(model, on):
-    for module in model.modules():
-        if isinstance(module, MixedOp):
-            module.lean_autograd = on
+from tests.nas.nas_core_toys import set_mixed_op_flag
 
 
 def _loss_grads(model, x, y):
@@ -58,7 +53,7 @@ def test_lean_graph_gives_bit_identical_loss_gradients_and_running_stats(build):
         for alpha in lean.arch_parameters():
             alpha.normal_()
     plain = copy.deepcopy(lean)
-    _set_lean(plain, False)
+    set_mixed_op_flag(plain, 'lean_autograd', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
     assert _saved_bytes(lambda: lean(x)) < _saved_bytes(lambda: plain(x))  # the lean graph is in use
     for _ in range(2):  # the second step runs on running statistics updated by the first
@@ -162,7 +157,7 @@ def test_max_pool_keeping_its_input_is_bit_identical_and_keeps_no_indices(channe
         if isinstance(module, MixedOp):
             module.recompute_max_pool_indices = True
     plain = copy.deepcopy(lean)
-    _set_lean(plain, False)
+    set_mixed_op_flag(plain, 'lean_autograd', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
     _assert_identical_step(lean, plain, x, y)
 
@@ -243,7 +238,7 @@ def test_bf16_autocast_gives_the_plain_graph_numbers():
     torch.manual_seed(10)
     lean = DartsSearchNetwork(channels=4, layers=3, num_classes=3).train()
     plain = copy.deepcopy(lean)
-    _set_lean(plain, False)
+    set_mixed_op_flag(plain, 'lean_autograd', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
     with torch.autocast('cpu', dtype=torch.bfloat16):
         _assert_identical_step(lean, plain, x, y)

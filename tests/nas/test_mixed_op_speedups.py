@@ -13,12 +13,7 @@ from classification.darts.search_net import DartsSearchNetwork
 from classification.nb201.search_net import NB201SearchNetwork
 from classification.ops import DARTS_PRIMITIVES, Zero, darts_search_candidate
 from srnas.nas import MixedOp
-
-
-def _set_skip(model, on):
-    for module in model.modules():
-        if isinstance(module, MixedOp):
-            module.skip_zero_candidates = on
+from tests.nas.nas_core_toys import set_mixed_op_flag
 
 
 def _step(model, x, y):
@@ -39,7 +34,7 @@ def test_skipping_none_gives_identical_loss_gradients_and_buffers(build):
         for alpha in fast.arch_parameters():
             alpha.normal_()
     naive = copy.deepcopy(fast)
-    _set_skip(naive, False)
+    set_mixed_op_flag(naive, 'skip_zero_candidates', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
     loss_fast, grads_fast = _step(fast, x, y)
     loss_naive, grads_naive = _step(naive, x, y)
