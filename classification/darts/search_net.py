@@ -16,6 +16,7 @@ from classification.darts.genotypes import NUM_NODES, Genotype
 from classification.ops import DARTS_PRIMITIVES, FactorizedReduce, ReLUConvBN, darts_search_candidate
 from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
 from srnas.nas.genotype import darts_cell_edges, derive_top_k_edges
+from srnas.nas.layout import memory_format
 
 NUM_EDGES = sum(2 + i for i in range(NUM_NODES))  # 14
 
@@ -70,8 +71,7 @@ class DartsSearchNetwork(SupernetMixin, nn.Module):
         if unknown or len(set(primitives)) != len(primitives) or len(primitives) < 2:
             raise NASConfigError(f'space.primitives: {list(primitives)} must be distinct DARTS ops '
                                  f'from {list(DARTS_PRIMITIVES)} (unknown: {unknown})')
-        if not isinstance(channels_last, bool):
-            raise NASConfigError(f'space.channels_last must be true or false, got {channels_last!r}')
+        layout = memory_format(channels_last, 'space.channels_last')
         if layers < 3:
             raise NASConfigError(f'space.layers must be >= 3 (two reduction cells), got {layers}')
         self.primitives = primitives
@@ -90,7 +90,7 @@ class DartsSearchNetwork(SupernetMixin, nn.Module):
             if edge_normalization:
                 self.register_arch_parameter(f'betas_{cell_type}', alpha_init_scale * torch.randn(NUM_EDGES),
                                              group='edge')
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.memory_format = layout
         self.to(memory_format=self.memory_format)
 
     def _edge_weights(self, cell_type):

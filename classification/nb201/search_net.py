@@ -7,6 +7,7 @@ from classification.nb201.tiny_network import build_skeleton, run_cell
 from classification.ops import NB201_PRIMITIVES, nb201_op
 from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
 from srnas.nas.genotype import derive_argmax
+from srnas.nas.layout import memory_format
 
 
 class NB201SearchCell(nn.Module):
@@ -44,15 +45,14 @@ class NB201SearchNetwork(SupernetMixin, nn.Module):
     def __init__(self, channels=16, cells_per_stage=5, num_classes=10, affine=False, track_running_stats=True,
                  partial_k=1, in_channels=3, alpha_init_scale=1e-3, alpha_offset=None, channels_last=False):
         super().__init__()
-        if not isinstance(channels_last, bool):
-            raise NASConfigError(f'space.channels_last must be true or false, got {channels_last!r}')
+        layout = memory_format(channels_last, 'space.channels_last')
         build_skeleton(self, channels, cells_per_stage, num_classes, in_channels,
                        lambda c: NB201SearchCell(c, affine, track_running_stats, partial_k))
         init = alpha_init_scale * torch.randn(NUM_EDGES, len(NB201_PRIMITIVES)) + alpha_offsets(alpha_offset)
         self.register_arch_parameter('alphas', init,
                                      group='op', op_names=NB201_PRIMITIVES)
         # channels_last: NHWC activations and weights (faster CPU kernels, see DartsSearchNetwork).
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.memory_format = layout
         self.to(memory_format=self.memory_format)
 
     def forward(self, x):

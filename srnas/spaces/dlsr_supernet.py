@@ -4,7 +4,7 @@ Cells 3..6 read every earlier cell output, each multiplied by softmax(beta)
 before the concat (beta lengths 2, 3, 4, 5, initialised 1e-3 N(0,1) like
 alpha). Deriving keeps the argmax op per row of alpha and the top-2 inputs
 per beta (largest first: that is the concat order of the child).
-``channels_last=True`` keeps weights and activations NHWC (``srnas.spaces.layout``).
+``channels_last=True`` keeps weights and activations NHWC (``srnas.nas.layout``).
 """
 import torch
 
@@ -14,7 +14,7 @@ from srnas.ops.sr_ops import DLSR_CANDIDATES, build_dlsr_op
 from srnas.spaces.costs import dlsr_cost_table
 from srnas.spaces.dlsr import DLSRNetwork
 from srnas.spaces.genotypes import DLSR_NUM_CELLS, DLSR_OPS_PER_CELL, validate_genotype
-from srnas.spaces.layout import memory_format
+from srnas.nas.layout import memory_format
 
 ALPHA_INIT_SCALE = 1e-3
 

@@ -15,7 +15,7 @@ three quarters of the output are then averages of input channels, where the
 child has a full 48 -> 16 conv. ``full_channel_positions: [c4]`` searches those
 positions at full width instead (benchmarks/partial_channel_gap.py measures the
 difference). ``channels_last=True`` keeps weights and activations NHWC
-(``srnas.spaces.layout``).
+(``srnas.nas.layout``).
 """
 from types import SimpleNamespace
 
@@ -28,7 +28,7 @@ from srnas.nas.genotype import derive_argmax
 from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
 from srnas.spaces.costs import imdn_cost_table
 from srnas.spaces.genotypes import validate_genotype
-from srnas.spaces.layout import memory_format
+from srnas.nas.layout import memory_format
 
 ALPHA_INIT_SCALE = 1e-3
 

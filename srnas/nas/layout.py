@@ -1,4 +1,4 @@
-"""``network_g.channels_last`` of the SR supernets: the memory format of their weights and activations.
+"""``channels_last`` of the supernets (SR ``network_g``, classification ``space``): their memory format.
 
 NHWC (channels_last) runs the depthwise, dilated and pooling kernels of the
 candidates about twice as fast on CPU (docs/benchmarks.md); the numbers are the
@@ -9,8 +9,8 @@ import torch
 from srnas.nas.errors import NASConfigError
 
 
-def memory_format(channels_last):
-    """The ``torch.memory_format`` for the option's value (a bool; anything else is a config error)."""
+def memory_format(channels_last, option='network_g.channels_last'):
+    """The ``torch.memory_format`` for a bool option; anything else is a config error naming ``option``."""
     if not isinstance(channels_last, bool):
-        raise NASConfigError(f'network_g.channels_last must be true or false, got {channels_last!r}')
+        raise NASConfigError(f'{option} must be true or false, got {channels_last!r}')
     return torch.channels_last if channels_last else torch.contiguous_format
