@@ -2,26 +2,36 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bn_layout.py [--calls 50]
 
-Process CPU time per call (mean of ``--calls`` calls after 5 warm-up calls), one torch thread.
-NHWC batch norm vectorises over the channel axis, so it loses at 4 channels and wins at 16.
+Process CPU time per call (mean of ``--calls`` calls after 5 warm-up calls), one torch thread, batch 16.
+NHWC batch norm vectorises over the channel axis, so it loses at few channels and wins at 16. The last
+column is what MixedOp does below ``MixedOp.nhwc_batch_norm_min_channels``: the BN of a channels_last
+tensor run on an NCHW copy (``srnas.nas.lean_autograd.batch_norm_on_nchw_copy``, copies included).
 """
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-SHAPES = ((4, 32), (8, 16), (16, 8), (16, 32))  # (channels, side): C=16 K=4 cells at 32, 16, 8 px, and full width
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from srnas.nas.lean_autograd import batch_norm_on_nchw_copy  # noqa: E402
+
+SIDES = (32, 16, 8)  # the C=16 K=4 cells run at 32, 16 and 8 px
+CHANNELS = (2, 3, 4, 6, 8, 12, 16)
 
 
-def bn_microseconds(channels, side, memory_format, calls, batch=16):
+def bn_microseconds(channels, side, memory_format, calls, on_nchw_copy=False, batch=16):
     bn = torch.nn.BatchNorm2d(channels, affine=False)
     x = torch.randn(batch, channels, side, side).contiguous(memory_format=memory_format).requires_grad_()
     grad = torch.randn(batch, channels, side, side).contiguous(memory_format=memory_format)
+    forward = (lambda: batch_norm_on_nchw_copy(x, bn)) if on_nchw_copy else (lambda: bn(x))
     for _ in range(5):
-        bn(x).backward(grad)
+        forward().backward(grad)
     start = time.process_time()
     for _ in range(calls):
-        bn(x).backward(grad)
+        forward().backward(grad)
     return (time.process_time() - start) / calls * 1e6
 
 
@@ -30,11 +40,14 @@ def main():
     parser.add_argument('--calls', type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print('| BN forward + backward, batch 16 | NCHW us | channels_last us |\n|---|---|---|')
-    for channels, side in SHAPES:
-        nchw = bn_microseconds(channels, side, torch.contiguous_format, args.calls)
-        nhwc = bn_microseconds(channels, side, torch.channels_last, args.calls)
-        print(f'| {channels} channels, {side}x{side} | {nchw:.0f} | {nhwc:.0f} |')
+    print('| BN forward + backward, batch 16 | NCHW us | channels_last us | channels_last on an NCHW copy us |\n'
+          '|---|---|---|---|')
+    for side in SIDES:
+        for channels in CHANNELS:
+            nchw = bn_microseconds(channels, side, torch.contiguous_format, args.calls)
+            nhwc = bn_microseconds(channels, side, torch.channels_last, args.calls)
+            copy = bn_microseconds(channels, side, torch.channels_last, args.calls, on_nchw_copy=True)
+            print(f'| {channels} channels, {side}x{side} | {nchw:.0f} | {nhwc:.0f} | {copy:.0f} |', flush=True)
 
 
 if __name__ == '__main__':

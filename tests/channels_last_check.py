@@ -8,6 +8,7 @@ def assert_nhwc_matches_nchw(build, watched_conv, loss_fn, make_inputs, grad_ato
 
     Gradients may differ by float32 rounding only (NHWC kernels sum in another order): at most 1e-3 of
     each gradient's scale plus ``grad_atol`` (for gradients that are ~0, e.g. a conv bias before BN).
+    Returns the two models after the step (NCHW, NHWC), e.g. to compare their BN running statistics.
     """
     torch.manual_seed(0)
     plain, nhwc = build(False).train(), build(True).train()
@@ -27,3 +28,4 @@ def assert_nhwc_matches_nchw(build, watched_conv, loss_fn, make_inputs, grad_ato
     torch.testing.assert_close(loss_nhwc, loss_plain, rtol=1e-5, atol=1e-6)
     for (name, _), g_nhwc, g_plain in zip(plain.named_parameters(), grads_nhwc, grads_plain):
         assert (g_nhwc - g_plain).abs().max() <= 1e-3 * g_plain.abs().max() + grad_atol, name
+    return plain, nhwc

@@ -13,6 +13,11 @@ What the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not nee
   ``recompute_pool_indices`` it keeps its input instead (kept by the other candidates anyway) and
   recomputes the indices in backward.
 
+One layout choice changes numbers at float rounding only: with ``nchw_bn_below_channels`` an affine-free
+BN on batch statistics of a channels_last activation with fewer channels runs on an NCHW copy (ATen's
+NHWC batch norm vectorises over channels and is 1.3-3x slower than the copy at 2-6 channels, e.g. the
+PC-DARTS K=4 candidates; benchmarks/bn_layout.py). Off (0) it is the plain graph bit for bit.
+
 Candidates expose their layers through ``layer_chain`` (below). One with hooks is called whole,
 so its hooks see it; under ``torch.compile`` the plain graph is used (the compiler chooses what to
 recompute itself).
@@ -90,35 +95,80 @@ def _batch_norm_with_stats(bn: nn.BatchNorm2d, y: torch.Tensor):
                                    bn.running_var if keep_running else None, True, momentum, bn.eps)
 
 
+def few_channels_last(y: torch.Tensor, below_channels: int) -> bool:
+    """y is a 4-d channels_last activation (not also NCHW-contiguous) with fewer than ``below_channels`` channels."""
+    return (y.dim() == 4 and y.shape[1] < below_channels and not y.is_contiguous()
+            and y.is_contiguous(memory_format=torch.channels_last))
+
+
+class _BatchNormOnNCHWCopy(torch.autograd.Function):
+    """``bn(y)`` for an affine-free BN on batch statistics of a channels_last y, computed on an NCHW copy.
+
+    Keeps the NCHW copy and the batch statistics (what ATen's BN keeps: its input and the statistics), so
+    it costs no memory; the output and y's gradient are channels_last again.
+    """
+
+    @staticmethod
+    def forward(ctx, y, bn):
+        y_nchw = y.contiguous()
+        out, mean, invstd = _batch_norm_with_stats(bn, y_nchw)
+        ctx.save_for_backward(y_nchw, mean, invstd)
+        ctx.eps = bn.eps
+        return out.contiguous(memory_format=torch.channels_last)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y_nchw, mean, invstd = ctx.saved_tensors
+        grad_y = _batch_norm_backward(grad.contiguous(), y_nchw, None, None, None, mean, invstd, True, ctx.eps,
+                                      [True, False, False])[0]
+        return grad_y.contiguous(memory_format=torch.channels_last), None
+
+
+def batch_norm_on_nchw_copy(y: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
+    """``bn(y)`` (affine-free, batch statistics, running buffers updated) run on an NCHW copy of a channels_last y."""
+    return _BatchNormOnNCHWCopy.apply(y, bn)
+
+
 class _WeightedBatchNormSum(torch.autograd.Function):
     """``partial + w * bn(y)`` that keeps y and w (and two per-channel vectors), not ``bn(y)``.
 
     Backward recomputes BN's output as ``y * invstd + (0 - mean * invstd)`` with one fused multiply-add
     (``addcmul``), the same arithmetic as ATen's CPU batch-norm kernel, so the values are the same bit
     for bit (checked against the plain graph in tests/nas/test_mixed_op_memory.py).
+    ``in_nchw``: y is channels_last and the BN runs on an NCHW copy, which is kept instead of y.
     """
 
     @staticmethod
-    def forward(ctx, partial, y, w, bn):
+    def forward(ctx, partial, y, w, bn, in_nchw=False):
+        if in_nchw:
+            y = y.contiguous()
         out, mean, invstd = _batch_norm_with_stats(bn, y)
+        if in_nchw:
+            out = out.contiguous(memory_format=torch.channels_last)
         term = w * out
         ctx.save_for_backward(y, w, mean, invstd)
         ctx.eps = bn.eps
         ctx.has_partial = partial is not None
+        ctx.in_nchw = in_nchw
         return term if partial is None else partial + term
 
     @staticmethod
     def backward(ctx, grad):
         y, w, mean, invstd = ctx.saved_tensors
+        grad_partial = grad if ctx.has_partial else None
+        if ctx.in_nchw:  # y is the NCHW copy: compute there, hand y's gradient back channels_last
+            grad = grad.contiguous()
         grad_y = grad_w = None
         if ctx.needs_input_grad[1]:
             grad_y = _batch_norm_backward(grad * w, y, None, None, None, mean, invstd, True, ctx.eps,
                                           [True, False, False])[0]
+            if ctx.in_nchw:
+                grad_y = grad_y.contiguous(memory_format=torch.channels_last)
         if ctx.needs_input_grad[2]:
             per_channel = (1, -1) + (1,) * (y.dim() - 2)
             out = torch.addcmul((0.0 - mean * invstd).view(per_channel), y, invstd.view(per_channel))
             grad_w = (grad * out).sum_to_size(w.shape)
-        return (grad if ctx.has_partial else None), grad_y, grad_w, None
+        return grad_partial, grad_y, grad_w, None, None
 
 
 def _pool_args(pool: nn.MaxPool2d):
@@ -154,10 +204,13 @@ def _is_recomputable_max_pool(layer) -> bool:
     return type(layer) is nn.MaxPool2d and not layer.return_indices and not _has_hooks(layer)
 
 
-def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = False) -> Optional[torch.Tensor]:
+def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = False,
+                      nchw_bn_below_channels: int = 0) -> Optional[torch.Tensor]:
     """``sum_o w_o * o(x)`` over ``terms`` = (weight, candidate) pairs, in order; None when there are none.
 
     ``recompute_pool_indices``: max-pool candidates keep their input instead of their argmax indices.
+    ``nchw_bn_below_channels``: affine-free BNs on batch statistics of channels_last activations with fewer
+    channels run on an NCHW copy (equal to rounding; 0 = never).
     """
     out = None
     relu_x = None
@@ -166,6 +219,10 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
     def run(layer, h):
         if recompute_pool_indices and grad_on and _is_recomputable_max_pool(layer):
             return max_pool2d_keeping_input(h, layer)
+        # float activations only: under autocast (bf16) the module's own mixed-dtype BN is used
+        if (_recomputable_bn(layer) and h.dtype in (torch.float32, torch.float64)
+                and few_channels_last(h, nchw_bn_below_channels)):
+            return batch_norm_on_nchw_copy(h, layer)
         return layer(h)
 
     for weight, op in terms:
@@ -187,7 +244,8 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
             # mixed dtypes (bf16 activations under autocast, fp32 weights): the plain graph casts
             # gradients between them, so it is used as is
             if h.dtype == weight.dtype:
-                out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1])
+                out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1],
+                                                  few_channels_last(h, nchw_bn_below_channels))
                 continue
             chain = chain[-1:]
         for layer in chain:

@@ -113,6 +113,11 @@ class MixedOp(nn.Module):
     # With lean_autograd: max-pool candidates keep their input, not their int64 indices, and recompute
     # the indices in backward (one more max-pool forward per step; same numbers).
     recompute_max_pool_indices = False
+    # With lean_autograd: in channels_last activations, affine-free batch-statistics BNs with fewer channels
+    # than this run on an NCHW copy (srnas.nas.lean_autograd). Measured with benchmarks/bn_layout.py on an
+    # AVX-512 CPU: ATen's NHWC batch norm vectorises over channels; at 2-6 channels (16-32 px) it is
+    # 1.3-3x slower than the copy, at 8, 12 and 16 channels faster. Equal to rounding; 0 = BNs as they are.
+    nhwc_batch_norm_min_channels = 8
 
     def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
                  in_channels: Optional[int] = None, out_channels: Optional[int] = None,
@@ -163,7 +168,7 @@ class MixedOp(nn.Module):
                 continue
             terms.append((weight, op))
         if self.lean_autograd and not torch.compiler.is_compiling():
-            out = lean_weighted_sum(x, terms, self.recompute_max_pool_indices)
+            out = lean_weighted_sum(x, terms, self.recompute_max_pool_indices, self.nhwc_batch_norm_min_channels)
         else:
             out = None
             for weight, op in terms:
