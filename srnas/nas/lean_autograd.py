@@ -16,7 +16,9 @@ What the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not nee
 One layout choice changes numbers at float rounding only: with ``nchw_bn_below_channels`` an affine-free
 BN on batch statistics of a channels_last activation with fewer channels runs on an NCHW copy (ATen's
 NHWC batch norm vectorises over channels and is 1.3-3x slower than the copy at 2-6 channels, e.g. the
-PC-DARTS K=4 candidates; benchmarks/bn_layout.py). Off (0) it is the plain graph bit for bit.
+PC-DARTS K=4 candidates; benchmarks/bn_layout.py). Off (0) it is the plain graph bit for bit. So is
+``nchw_conv_backward``: strided dilated depthwise convs of channels_last activations run their backward
+in NCHW (srnas.nas.nhwc_conv).
 
 Candidates expose their layers through ``layer_chain`` (below). One with hooks is called whole,
 so its hooks see it; under ``torch.compile`` the plain graph is used (the compiler chooses what to
@@ -27,6 +29,8 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from srnas.nas.nhwc_conv import conv2d_with_nchw_backward, has_slow_nhwc_backward
 
 # Resolved overloads: calling them skips the overload lookup of torch.ops.aten.<name> on every call.
 _threshold_backward = torch.ops.aten.threshold_backward.default
@@ -205,12 +209,14 @@ def _is_recomputable_max_pool(layer) -> bool:
 
 
 def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = False,
-                      nchw_bn_below_channels: int = 0) -> Optional[torch.Tensor]:
+                      nchw_bn_below_channels: int = 0, nchw_conv_backward: bool = False) -> Optional[torch.Tensor]:
     """``sum_o w_o * o(x)`` over ``terms`` = (weight, candidate) pairs, in order; None when there are none.
 
     ``recompute_pool_indices``: max-pool candidates keep their input instead of their argmax indices.
     ``nchw_bn_below_channels``: affine-free BNs on batch statistics of channels_last activations with fewer
     channels run on an NCHW copy (equal to rounding; 0 = never).
+    ``nchw_conv_backward``: strided dilated depthwise convs of channels_last activations run their backward
+    in NCHW (equal to rounding).
     """
     out = None
     relu_x = None
@@ -223,6 +229,8 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
         if (_recomputable_bn(layer) and h.dtype in (torch.float32, torch.float64)
                 and few_channels_last(h, nchw_bn_below_channels)):
             return batch_norm_on_nchw_copy(h, layer)
+        if nchw_conv_backward and grad_on and has_slow_nhwc_backward(layer, h):
+            return conv2d_with_nchw_backward(h, layer)
         return layer(h)
 
     for weight, op in terms:

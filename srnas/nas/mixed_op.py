@@ -118,6 +118,10 @@ class MixedOp(nn.Module):
     # AVX-512 CPU: ATen's NHWC batch norm vectorises over channels; at 2-6 channels (16-32 px) it is
     # 1.3-3x slower than the copy, at 8, 12 and 16 channels faster. Equal to rounding; 0 = BNs as they are.
     nhwc_batch_norm_min_channels = 8
+    # With lean_autograd: depthwise convs with stride and dilation > 1 (dil_conv on reduction edges) of
+    # channels_last activations run their backward in NCHW: forward + backward 1.8-3.1x faster at 8-16
+    # channels (srnas.nas.nhwc_conv, benchmarks/conv_layout.py). Equal to rounding; False = as they are.
+    nchw_backward_for_strided_dilated_convs = True
 
     def __init__(self, candidates: Iterable[nn.Module], names: Optional[Sequence[str]] = None,
                  in_channels: Optional[int] = None, out_channels: Optional[int] = None,
@@ -168,7 +172,8 @@ class MixedOp(nn.Module):
                 continue
             terms.append((weight, op))
         if self.lean_autograd and not torch.compiler.is_compiling():
-            out = lean_weighted_sum(x, terms, self.recompute_max_pool_indices, self.nhwc_batch_norm_min_channels)
+            out = lean_weighted_sum(x, terms, self.recompute_max_pool_indices, self.nhwc_batch_norm_min_channels,
+                                    self.nchw_backward_for_strided_dilated_convs)
         else:
             out = None
             for weight, op in terms:

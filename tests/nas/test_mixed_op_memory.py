@@ -27,6 +27,13 @@ def _loss_grads(model, x, y):
     return loss.detach(), torch.autograd.grad(loss, params)
 
 
+def _lean_graph_alone(model):
+    """Switch off the NHWC kernel choices that live in the lean graph and move rounding (their own tests:
+    test_nhwc_batch_norm.py, test_nhwc_conv.py), so the lean graph itself is compared bit for bit."""
+    set_mixed_op_flag(model, 'nhwc_batch_norm_min_channels', 0)
+    set_mixed_op_flag(model, 'nchw_backward_for_strided_dilated_convs', False)
+
+
 def _assert_identical_step(lean, plain, x, y):
     loss_lean, grads_lean = _loss_grads(lean, x, y)
     loss_plain, grads_plain = _loss_grads(plain, x, y)
@@ -52,8 +59,7 @@ def test_lean_graph_gives_bit_identical_loss_gradients_and_running_stats(build):
     with torch.no_grad():  # alphas far from uniform, so every candidate's weight matters
         for alpha in lean.arch_parameters():
             alpha.normal_()
-    # the lean graph alone; its NCHW batch norm at few NHWC channels moves rounding (test_nhwc_batch_norm.py)
-    set_mixed_op_flag(lean, 'nhwc_batch_norm_min_channels', 0)
+    _lean_graph_alone(lean)
     plain = copy.deepcopy(lean)
     set_mixed_op_flag(plain, 'lean_autograd', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
@@ -158,7 +164,7 @@ def test_max_pool_keeping_its_input_is_bit_identical_and_keeps_no_indices(channe
     for module in lean.modules():
         if isinstance(module, MixedOp):
             module.recompute_max_pool_indices = True
-    set_mixed_op_flag(lean, 'nhwc_batch_norm_min_channels', 0)  # the max-pool recompute alone
+    _lean_graph_alone(lean)
     plain = copy.deepcopy(lean)
     set_mixed_op_flag(plain, 'lean_autograd', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
