@@ -1,7 +1,7 @@
 """Where a supernet step's time goes, by aten op, input shapes and memory layouts (CPU, one thread).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/op_layouts.py [--partial-k 4] [--channels-last] [--plain]
-        [--steps 2] [--top 40] [--json out.json]
+        [--nhwc-kernels-as-they-are] [--steps 2] [--top 40] [--json out.json]
 
 torch.profiler records shapes but not strides, and in a channels_last network the layout of each
 input decides the kernel (an NCHW gradient meeting an NHWC activation, a strided channel slice). This
@@ -9,6 +9,8 @@ times every aten call of forward + backward through a ``TorchDispatchMode`` (wal
 call itself, Python overhead of the mode excluded) and groups the calls by op and inputs, each input
 written as its shape and ``c`` (NCHW-contiguous), ``cl`` (channels_last) or ``S<strides>``.
 The model and step are benchmarks/profile_supernet.py's (C=16, 8 cells, batch 16, 32x32).
+``--nhwc-kernels-as-they-are`` switches off MixedOp's NHWC kernel choices (few-channel BNs on NCHW
+copies, strided dilated depthwise backward in NCHW), i.e. the lean graph as it was before them.
 """
 import argparse
 import collections
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from profile_supernet import build_step  # noqa: E402
+from srnas.nas import MixedOp  # noqa: E402
 from srnas.nas.files import write_mapping  # noqa: E402
 
 
@@ -69,11 +72,16 @@ def main(argv=None):
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--plain', action='store_true', help="MixedOp's plain autograd graph (lean graph off)")
+    parser.add_argument('--nhwc-kernels-as-they-are', action='store_true',
+                        help="MixedOp's NHWC kernel choices off (nhwc_batch_norm_min_channels=0, no NCHW conv backward)")
     parser.add_argument('--top', type=int, default=40)
     parser.add_argument('--json', type=Path)
     args = parser.parse_args(argv)
     args.naive = args.bf16 = False
     torch.set_num_threads(1)
+    if args.nhwc_kernels_as_they_are:
+        MixedOp.nhwc_batch_norm_min_channels = 0  # class-level switches: every MixedOp built below
+        MixedOp.nchw_backward_for_strided_dilated_convs = False
     step = build_step(args)
     step()  # warm-up
     timer = OpTimer()
@@ -87,7 +95,8 @@ def main(argv=None):
     for row in rows:
         per_op[row['op']] += row['ms_per_step']
     total = sum(per_op.values())
-    print(f'{args.step}, K={args.partial_k}, channels_last={args.channels_last}, plain={args.plain}: '
+    print(f'{args.step}, K={args.partial_k}, channels_last={args.channels_last}, plain={args.plain}, '
+          f'nhwc_kernels_as_they_are={args.nhwc_kernels_as_they_are}: '
           f'{total:.0f} ms per step in aten calls')
     print('| aten op | ms / step |\n|---|---|')
     for op, ms in per_op.most_common(15):
