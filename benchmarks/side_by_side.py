@@ -31,7 +31,9 @@ autograd graph: each candidate its own ReLU, every BN output kept, as before
 srnas.nas.lean_autograd), ``cl`` (``channels_last=True``: NHWC
 weights and activations), ``bf16`` (bf16 autocast around every loss), ``compile``
 (``torch.compile`` of the supernet; the first call's extra time is the compile
-time). E.g. ``--impls official,srnas+naive,srnas``.
+time), ``allnhwc`` (with ``cl``: MixedOp's NHWC kernel choices off, i.e. few-channel
+BNs and strided dilated depthwise backward in NHWC as before them). E.g.
+``--impls official,srnas+naive,srnas``.
 
 Every measurement runs in a FRESH subprocess (so the official modules, which
 share names like ``operations``, never meet, and memory is per measurement):
@@ -61,7 +63,7 @@ sys.path.insert(0, str(REPO / 'benchmarks'))
 from peak_memory import PeakMemory  # noqa: E402
 CASES = ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order', 'pcdarts_fwd_bwd', 'a2m_step',
          'nb201_fwd_bwd', 'nb201_a2m_step')
-SRNAS_MODIFIERS = ('naive', 'plain', 'cl', 'bf16', 'compile')
+SRNAS_MODIFIERS = ('naive', 'plain', 'cl', 'bf16', 'compile', 'allnhwc')
 SEVEN_OPS = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
              'dil_conv_3x3', 'dil_conv_5x5')  # A2M s5 (DARTS without none), in the official order
 ARCH_ADAM = {'lr': 3e-4, 'betas': [0.5, 0.999], 'weight_decay': 1e-3}
@@ -190,6 +192,11 @@ def srnas_step(case, modifiers, batch_size):
         for module in model.modules():
             if isinstance(module, MixedOp):
                 module.lean_autograd = False
+    if 'allnhwc' in modifiers:
+        for module in model.modules():
+            if isinstance(module, MixedOp):
+                module.nhwc_batch_norm_min_channels = 0
+                module.nchw_backward_for_strided_dilated_convs = False
     if nhwc:  # the supernet converts its input too; converting here keeps that copy out of the timing
         xv, xt = (x.contiguous(memory_format=torch.channels_last) for x in (xv, xt))
     forward = torch.compile(model) if 'compile' in modifiers else model
