@@ -317,7 +317,10 @@ def print_saved(path):
     sys.path.insert(0, str(REPO))
     from srnas.nas.files import read_mapping
     saved = read_mapping(path, 'side-by-side results')
-    samples = saved['samples']
+    # cases a stopped run never reached are left out; the others are cut to their common complete rounds
+    samples = {case: by_impl for case, by_impl in saved['samples'].items() if all(by_impl.values())}
+    if not samples:
+        raise SystemExit(f'side_by_side: {path} holds no case measured for every implementation')
     impls = [i for i in saved['args']['impls'].split(',') if i]
     complete = min(len(runs) for by_impl in samples.values() for runs in by_impl.values())
     samples = {case: {impl: runs[:complete] for impl, runs in by_impl.items()} for case, by_impl in samples.items()}
