@@ -20,7 +20,8 @@ Three tables, one torch thread, float64 NCHW as the truth:
    variants, interleaved rounds, medians.
 
 The supernets run with ``MixedOp.lean_autograd = False`` here so that every ReLU, max pool, conv and BN
-is a module call the script can watch or move (the lean graph gives the same worst errors).
+is a module call the script can watch or move (the lean graph gives the same worst errors). Function
+calls are not watched: the 2x2 max pool of PC-DARTS's stride-2 bypass can flip unseen.
 """
 import argparse
 import statistics
