@@ -7,6 +7,10 @@ the figure is the median over the timed epochs of seconds / steps, on rank 0.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ddp_amp_step.py --amp none
     OMP_NUM_THREADS=1 .venv/bin/torchrun --standalone --nproc_per_node 2 benchmarks/ddp_amp_step.py --amp none
+    python benchmarks/ddp_amp_step.py --device cuda --amp fp16 [--channels_last]   # on a GPU
+
+On CUDA the per-epoch seconds end with the loop's own synchronisation points (it
+reads the losses back with ``float()`` every step), so they are GPU time too.
 """
 import argparse
 import json
@@ -16,7 +20,7 @@ import tempfile
 import torch
 
 
-def build_task(args):
+def build_task(args, device):
     from basicsr.archs import build_network
 
     from srnas.nas import distributed
@@ -32,7 +36,7 @@ def build_task(args):
             lq = torch.rand(args.batch, 3, args.patch, args.patch, generator=gen)
             gt = torch.rand(args.batch, 3, 2 * args.patch, 2 * args.patch, generator=gen)
             rows = distributed.rank_share(range(args.batch))
-            out.append((lq[rows], gt[rows]))
+            out.append((lq[rows].to(device), gt[rows].to(device)))
         assert len(out[0][0]) == per_rank
         return out
 
@@ -42,7 +46,8 @@ def build_task(args):
         def __init__(self):
             torch.manual_seed(0)
             self.model = build_network({'type': 'SRNASDLSRSupernet', 'upscale': 2, 'num_feat': args.num_feat,
-                                        'partial_k': args.partial_k})
+                                        'partial_k': args.partial_k,
+                                        'channels_last': args.channels_last}).to(device)
             self.weight_optimizer = torch.optim.Adam(self.model.weights(), lr=5e-4)
             self.architect = build_architect(self.model, self.loss, {'type': args.architect},
                                              weight_optimizer=self.weight_optimizer)
@@ -75,6 +80,8 @@ def main():
     parser.add_argument('--steps', type=int, default=4, help='steps per epoch')
     parser.add_argument('--epochs', type=int, default=4, help='timed epochs (one more is run first, untimed)')
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--channels_last', action='store_true', help='network_g.channels_last: NHWC supernet')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from srnas.basicsr_compat import register_plugins
@@ -83,14 +90,16 @@ def main():
     from srnas.nas.search_loop import LoopOptions, run_search
     distributed.init_from_env()
     try:
-        task = build_task(args)
+        device = distributed.device() if args.device == 'cuda' else torch.device('cpu')
+        task = build_task(args, device)
         out = tempfile.mkdtemp(prefix='ddp_amp_step_') if distributed.is_main() else None
         out = distributed.from_main(out)
         result = run_search(task, LoopOptions(epochs=args.epochs + 1, out_dir=out, plot='off', amp=args.amp,
                                               log=lambda line: None))
         per_step = [e['seconds'] / e['steps'] for e in result['history'][1:]]
         if distributed.is_main():
-            print(json.dumps({'processes': distributed.world_size(), 'amp': args.amp, 'architect': args.architect,
+            print(json.dumps({'processes': distributed.world_size(), 'device': str(device),
+                              'channels_last': args.channels_last, 'amp': args.amp, 'architect': args.architect,
                               'global_batch': args.batch, 'patch': args.patch, 'num_feat': args.num_feat,
                               'threads_per_process': args.threads,
                               'median_step_s': round(statistics.median(per_step), 4),

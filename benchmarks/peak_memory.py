@@ -38,3 +38,24 @@ class PeakMemory:
     def __exit__(self, *exc):
         self.extra_mb = status_kb('VmHWM') / 1024.0 - self.start_mb
         return False
+
+
+class CudaPeakMemory:
+    """The same interface on a CUDA device: the caching allocator's peak inside the block minus what was
+    allocated at its start (MiB; the process RSS says nothing about GPU memory)."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __enter__(self):
+        import torch
+        torch.cuda.synchronize(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        self.start_mb = torch.cuda.memory_allocated(self.device) / 2 ** 20
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+        torch.cuda.synchronize(self.device)
+        self.extra_mb = torch.cuda.max_memory_allocated(self.device) / 2 ** 20 - self.start_mb
+        return False

@@ -11,11 +11,17 @@ them is vendored into srnas)::
     <root>/pcdarts     yuhuixu1993/PC-DARTS      (model_search.py)
     <root>/asquaredm   AI-Tech-Research-Lab/AsquaredM (sota/cnn, nasbench201, optimizers/darts/architect.py)
 
-Their code is PyTorch 0.3/0.4 era: the official worker turns ``.cuda()`` into a
-no-op at import time (CPU run); ``Variable`` and the ``add_(scalar, tensor)``
+Their code is PyTorch 0.3/0.4 era: on CPU the official worker turns ``.cuda()``
+into a no-op at import time; ``Variable`` and the ``add_(scalar, tensor)``
 overloads still work on torch 2.x. Their files are imported, never modified.
 
-Cases (all CPU, batch 16, 32x32 inputs, 10 classes, one torch thread):
+``--device cuda`` runs both on the GPU (their ``.cuda()`` calls then do what they
+say): times are wall clock between ``torch.cuda.synchronize()`` calls, memory is
+the caching allocator's peak over what was allocated after the build
+(``max_memory_allocated``), and ``torch.backends.cudnn.benchmark`` is on for both,
+as the official search scripts set it; ``--warmup`` calls let it autotune.
+
+Cases (batch 16, 32x32 inputs, 10 classes, one torch thread):
   darts_fwd_bwd       DARTS supernet C=16, 8 cells, 4 nodes, 8 ops: forward + backward (weights and alpha)
   darts_first_order   architect step, first order (official: loss.backward() + Adam on alpha)
   darts_second_order  architect step, second order (unrolled SGD 0.025, momentum 0.9, wd 3e-4)
@@ -60,7 +66,7 @@ from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'benchmarks'))
-from peak_memory import PeakMemory  # noqa: E402
+from peak_memory import CudaPeakMemory, PeakMemory  # noqa: E402
 CASES = ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order', 'pcdarts_fwd_bwd', 'a2m_step',
          'nb201_fwd_bwd', 'nb201_a2m_step')
 SRNAS_MODIFIERS = ('naive', 'plain', 'cl', 'bf16', 'compile', 'allnhwc')
@@ -71,10 +77,11 @@ WEIGHT_SGD = {'lr': 0.025, 'momentum': 0.9, 'weight_decay': 3e-4}
 MARK = 'SIDE_BY_SIDE_RESULT '
 
 
-def make_batches(batch_size, seed=0):
+def make_batches(batch_size, device='cpu', seed=0):
     import torch
     gen = torch.Generator().manual_seed(seed)
-    return [(torch.randn(batch_size, 3, 32, 32, generator=gen), torch.randint(0, 10, (batch_size,), generator=gen))
+    return [(torch.randn(batch_size, 3, 32, 32, generator=gen).to(device),
+             torch.randint(0, 10, (batch_size,), generator=gen).to(device))
             for _ in range(2)]  # (val, train)
 
 
@@ -97,22 +104,23 @@ def weight_optimizer(params, torch):
     gen = torch.Generator().manual_seed(1)
     for group in opt.param_groups:
         for param in group['params']:
-            opt.state[param]['momentum_buffer'] = 1e-3 * torch.randn(param.shape, generator=gen)
+            opt.state[param]['momentum_buffer'] = 1e-3 * torch.randn(param.shape, generator=gen).to(param.device)
     return opt
 
 
-def official_step(case, root, batch_size):
+def official_step(case, root, batch_size, device):
     import torch
     import torch.nn as nn
-    _shim_old_pytorch()
+    if device.type == 'cpu':
+        _shim_old_pytorch()
     torch.manual_seed(0)
-    (xv, yv), (xt, yt) = make_batches(batch_size)
+    (xv, yv), (xt, yt) = make_batches(batch_size, device)
     criterion = nn.CrossEntropyLoss()
     if case in ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order'):
         sys.path.insert(0, str(root / 'darts' / 'cnn'))
         import architect as darts_architect
         import model_search
-        model = model_search.Network(16, 10, 8, criterion).train()
+        model = model_search.Network(16, 10, 8, criterion).to(device).train()
         if case == 'darts_fwd_bwd':
             return _fwd_bwd(model, lambda: model._loss(xv, yv))
         opt = weight_optimizer(model.parameters(), torch)
@@ -126,19 +134,19 @@ def official_step(case, root, batch_size):
     if case == 'pcdarts_fwd_bwd':
         sys.path.insert(0, str(root / 'pcdarts'))
         import model_search
-        model = model_search.Network(16, 10, 8, criterion).train()
+        model = model_search.Network(16, 10, 8, criterion).to(device).train()
         return _fwd_bwd(model, lambda: model._loss(xv, yv))
     sys.path.insert(0, str(root / 'asquaredm'))
     from optimizers.darts.architect import Architect
     if case == 'a2m_step':
         from sota.cnn.model_search import Network
         from sota.cnn.spaces import spaces_dict
-        model = Network(16, 10, 8, criterion, spaces_dict['s5']).train()
+        model = Network(16, 10, 8, criterion, spaces_dict['s5']).to(device).train()
         params, rho = model.parameters(), 0.1
     else:
         from nasbench201.model import Network
         from operations import NAS_BENCH_201
-        model = Network(16, 5, 4, 10, criterion, search_space=NAS_BENCH_201).train()
+        model = Network(16, 5, 4, 10, criterion, search_space=NAS_BENCH_201).to(device).train()
         if case == 'nb201_fwd_bwd':
             return _fwd_bwd(model, lambda: model._loss(xv, yv))
         params, rho = model.get_weights(), 0.01
@@ -160,7 +168,7 @@ def _fwd_bwd(model, loss_fn):
 
 
 # -------------------------------------------------------------------------------------------------- srnas
-def srnas_step(case, modifiers, batch_size):
+def srnas_step(case, modifiers, batch_size, device):
     import contextlib
 
     import torch
@@ -172,7 +180,7 @@ def srnas_step(case, modifiers, batch_size):
     from srnas.nas.architects import Architect
 
     torch.manual_seed(0)
-    (xv, yv), (xt, yt) = make_batches(batch_size)
+    (xv, yv), (xt, yt) = make_batches(batch_size, device)
     nhwc = 'cl' in modifiers  # space.channels_last
     if case in ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order'):
         model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, channels_last=nhwc)
@@ -183,7 +191,7 @@ def srnas_step(case, modifiers, batch_size):
         model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, primitives=SEVEN_OPS, channels_last=nhwc)
     else:
         model = NB201SearchNetwork(channels=16, cells_per_stage=5, num_classes=10, channels_last=nhwc)
-    model.train()
+    model.to(device).train()
     if 'naive' in modifiers:
         for module in model.modules():
             if isinstance(module, MixedOp):
@@ -200,7 +208,7 @@ def srnas_step(case, modifiers, batch_size):
     if nhwc:  # the supernet converts its input too; converting here keeps that copy out of the timing
         xv, xt = (x.contiguous(memory_format=torch.channels_last) for x in (xv, xt))
     forward = torch.compile(model) if 'compile' in modifiers else model
-    autocast = ((lambda: torch.autocast('cpu', dtype=torch.bfloat16)) if 'bf16' in modifiers
+    autocast = ((lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if 'bf16' in modifiers
                 else contextlib.nullcontext)
 
     def loss_fn(_model, batch):
@@ -224,33 +232,46 @@ def srnas_step(case, modifiers, batch_size):
 def worker(args):
     import torch
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    on_gpu = device.type == 'cuda'
+    if on_gpu:
+        device = torch.device('cuda', device.index if device.index is not None else torch.cuda.current_device())
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    sync = (lambda: torch.cuda.synchronize(device)) if on_gpu else (lambda: None)
     impl, *modifiers = args.impl.split('+')
     start = time.perf_counter()
     if impl == 'official':
-        step = official_step(args.case, args.official_root.resolve(), args.batch)
+        step = official_step(args.case, args.official_root.resolve(), args.batch, device)
     else:
-        step = srnas_step(args.case, set(modifiers), args.batch)
+        step = srnas_step(args.case, set(modifiers), args.batch, device)
     build_s = time.perf_counter() - start
-    with PeakMemory() as peak:
+    with (CudaPeakMemory(device) if on_gpu else PeakMemory()) as peak:
         start = time.perf_counter()
-        step()  # warm-up (includes torch.compile's compilation)
+        for _ in range(args.warmup):
+            step()  # warm-up (includes torch.compile's compilation and cudnn's autotuning)
+        sync()
         first_s = time.perf_counter() - start
         walls, cpus = [], []
         for _ in range(args.calls):
+            sync()
             wall, cpu = time.perf_counter(), time.process_time()
             step()
+            sync()
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
     result = {'impl': args.impl, 'case': args.case, 'wall_s': statistics.median(walls), 'cpu_s': statistics.median(cpus),
               'first_call_s': first_s, 'build_s': build_s, 'peak_extra_mb': peak.extra_mb,
-              'base_mb': peak.start_mb, 'loadavg_1min': os.getloadavg()[0]}
+              'base_mb': peak.start_mb, 'loadavg_1min': os.getloadavg()[0],
+              'device': torch.cuda.get_device_name(device) if on_gpu else 'cpu'}
     print(MARK + json.dumps(result), flush=True)
 
 
 # ------------------------------------------------------------------------------------------------- parent
 def measure(args, case, impl):
     cmd = [sys.executable, str(Path(__file__).resolve()), '--worker', '--case', case, '--impl', impl,
-           '--batch', str(args.batch), '--calls', str(args.calls), '--threads', str(args.threads)]
+           '--batch', str(args.batch), '--calls', str(args.calls), '--threads', str(args.threads),
+           '--device', args.device, '--warmup', str(args.warmup)]
     if args.official_root is not None:
         cmd += ['--official-root', str(args.official_root)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
@@ -303,7 +324,10 @@ def print_saved(path):
     sys.path.insert(0, str(REPO))
     from srnas.nas.files import read_mapping
     saved = read_mapping(path, 'side-by-side results')
-    samples = saved['samples']
+    # cases a stopped run never reached are left out; the others are cut to their common complete rounds
+    samples = {case: by_impl for case, by_impl in saved['samples'].items() if all(by_impl.values())}
+    if not samples:
+        raise SystemExit(f'side_by_side: {path} holds no case measured for every implementation')
     impls = [i for i in saved['args']['impls'].split(',') if i]
     complete = min(len(runs) for by_impl in samples.values() for runs in by_impl.values())
     samples = {case: {impl: runs[:complete] for impl, runs in by_impl.items()} for case, by_impl in samples.items()}
@@ -348,6 +372,8 @@ def main(argv=None):
     parser.add_argument('--calls', type=int, default=1, help='timed calls per measurement after one warm-up')
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
+    parser.add_argument('--warmup', type=int, default=1, help='untimed calls before the timed ones')
     parser.add_argument('--json', type=Path, help='write every sample and the summary here (after each measurement)')
     parser.add_argument('--from-json', type=Path,
                         help='print the table of an earlier --json file, using only its complete rounds')
@@ -380,7 +406,7 @@ def main(argv=None):
     load['end'] = os.getloadavg()
     table = summarise(samples, impls)
     loads = [s['loadavg_1min'] for by_impl in samples.values() for runs in by_impl.values() for s in runs]
-    print(f'\n{args.rounds} rounds, batch {args.batch}, {args.threads} thread(s); 1-min load average during the run: '
+    print(f'\n{args.rounds} rounds on {args.device}, batch {args.batch}, {args.threads} thread(s); 1-min load average during the run: '
           f'median {statistics.median(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}')
     print(markdown(table, impls))
     if args.json:

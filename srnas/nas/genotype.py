@@ -24,7 +24,7 @@ from srnas.nas.files import read_mapping, write_mapping
 
 
 def _probabilities(alpha: torch.Tensor, already_probabilities: bool) -> torch.Tensor:
-    alpha = alpha.detach()
+    alpha = alpha.detach().cpu()  # derivation is host-side (names, lists): alphas of a CUDA supernet come over
     return alpha if already_probabilities else torch.softmax(alpha, dim=-1)
 
 
@@ -77,7 +77,7 @@ def derive_top_k_edges(alpha: torch.Tensor, op_names: Sequence[str], node_edges:
         raise NASConfigError(f'derive_top_k_edges expects alpha of shape (edges, ops), got {tuple(probs.shape)}')
     mask = _allowed_mask(op_names, [n for n in exclude if n in op_names], probs.shape[-1])
     if edge_weights is not None:
-        edge_weights = edge_weights.detach().reshape(-1)
+        edge_weights = edge_weights.detach().cpu().reshape(-1)
         if edge_weights.numel() != probs.shape[0]:
             raise NASConfigError(f'{edge_weights.numel()} edge weights for {probs.shape[0]} edges')
         probs = probs * edge_weights[:, None]

@@ -109,8 +109,12 @@ def read_yaml(path, _chain=()):
 
 
 def parse_override_value(text):
-    """Value of a ``--force_yml key=value`` entry, with BasicSR's rules (``~``, bools, numbers, lists)."""
-    value = yaml.safe_load(text.replace('!!float', '').strip()) if text.strip() else ''
+    """Value of a ``--force_yml key=value`` entry, with BasicSR's rules (``~``, bools, numbers, lists); text
+    that is no YAML value (an NB201 cell string starts with YAML's block-scalar ``|``) stays a string, as in BasicSR."""
+    try:
+        value = yaml.safe_load(text.replace('!!float', '').strip()) if text.strip() else ''
+    except yaml.YAMLError:
+        return text.strip()
     if isinstance(value, str) and value.lower() == 'none':
         return None
     return value

@@ -94,6 +94,9 @@ def test_overrides_follow_basicsr_rules(good):
     apply_overrides(opt, ['train:total_iter=7', 'val:save_img=true', 'path:resume_state=~'])
     assert opt['train']['total_iter'] == 7 and opt['val']['save_img'] is True
     assert opt['path']['resume_state'] is None
+    cell = '|nor_conv_3x3~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|'  # no YAML value
+    apply_overrides(opt, [f'name={cell}', 'val:save_img=[1, 2]'])
+    assert opt['name'] == cell and opt['val']['save_img'] == [1, 2]
     with pytest.raises(InputError, match='does not exist'):
         apply_overrides(opt, ['train:new_key=1'])
 
