@@ -147,6 +147,16 @@ class ClassificationSearch(SearchTask):
         self.scheduler.load_state_dict(state['scheduler'])
 
 
+def check_layout_on_device(space, device):
+    """``space.channels_last`` is refused on CUDA: on an H100 (torch 2.11, cuDNN 9.19) the NHWC DARTS, PC-DARTS
+    and NB201 supernets gave float32 gradients 0.37 / 0.014 / 0.29 (relative L2) off the float64 truth, NCHW
+    1e-6 (tests/gpu/test_cuda_supernets.py); the cause is not established, and NHWC was slower there anyway."""
+    if space.get('channels_last') and torch.device(device).type == 'cuda':
+        raise OptionError('space.channels_last: not on CUDA (measured on an H100: the NHWC supernet\'s gradients '
+                          'were far from the float64 truth, and NCHW was faster; docs/benchmarks.md); it is a CPU '
+                          'speed option, leave it false on a GPU')
+
+
 def run_classification_search(opt, resume=None, auto_resume=False):
     """Search on the DARTS / NB201 space through the shared loop; ``resume``: a checkpoint path."""
     space = search_space_config(opt)
@@ -156,6 +166,7 @@ def run_classification_search(opt, resume=None, auto_resume=False):
     bench_cfg = section(opt, 'benchmark', BENCH_DEFAULTS)
     run = RunContext(opt, 'search')
     check_amp(search_cfg['amp'], run.device, 'search.amp')
+    check_layout_on_device(space, run.device)
     task = ClassificationSearch(opt, space, data_cfg, train_cfg, bench_cfg, run)
     n_weights = sum(p.numel() for p in task.model.weights())
     run.log.info(f"search {opt['name']}: space {space['type']} ({n_weights:,} weights), data {data_cfg['name']} "

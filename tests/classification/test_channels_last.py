@@ -40,3 +40,13 @@ def test_channels_last_is_a_space_option(space):
     assert model.memory_format == torch.channels_last
     with pytest.raises(NASConfigError, match='channels_last'):
         record.build_search(dict(options, channels_last='yes'), 3)
+
+
+def test_channels_last_is_refused_on_cuda_with_one_clear_error():
+    # the check needs no GPU: it reads the option and the device the run picked
+    from classification.options import OptionError
+    from classification.search import check_layout_on_device
+    check_layout_on_device({'channels_last': True}, torch.device('cpu'))
+    check_layout_on_device({'channels_last': False}, torch.device('cuda'))
+    with pytest.raises(OptionError, match='space.channels_last: not on CUDA'):
+        check_layout_on_device({'channels_last': True}, torch.device('cuda', 0))

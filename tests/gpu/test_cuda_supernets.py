@@ -83,7 +83,15 @@ def _relative_l2(grads, truth):
     return (diff / sum(float((t ** 2).sum()) for t in truth)) ** 0.5
 
 
-@pytest.mark.parametrize('name', sorted(BUILDERS))
+# Measured on an H100 (torch 2.11, cuDNN 9.19): the NHWC classification supernets' float32 gradients were
+# 0.37 (DARTS), 0.014 (PC-DARTS) and 0.29 (NB201) off the float64 truth as a whole (NCHW there: max 7e-6 per
+# gradient; the CPU's NHWC: 2.8e-3 / 9e-6 / 3e-6); the lease ended before the cause was found, so the
+# classification search refuses space.channels_last on CUDA. strict: a pass means the cause is gone.
+CUDA_NHWC_OFF = pytest.mark.xfail(strict=True, reason='NHWC gradients far from float64 on CUDA (H100, cause open)')
+
+
+@pytest.mark.parametrize('name', [pytest.param(n, marks=CUDA_NHWC_OFF) if n in ('darts', 'pcdarts', 'nb201') else n
+                                  for n in sorted(BUILDERS)])
 def test_channels_last_on_cuda_follows_the_float64_truth(name):
     # Per-parameter maxima are no yardstick here: float32 takes the other side of a few ReLU / max-pool
     # kinks than float64 (in both layouts, more often in NHWC: docs/benchmarks.md, "How accurate are
