@@ -9,13 +9,14 @@ tensor run on an NCHW copy (``srnas.nas.lean_autograd.batch_norm_on_nchw_copy``,
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from layout_timing import forward_backward_microseconds  # noqa: E402
 from srnas.nas.lean_autograd import batch_norm_on_nchw_copy  # noqa: E402
 
 SIDES = (32, 16, 8)  # the C=16 K=4 cells run at 32, 16 and 8 px
@@ -27,12 +28,7 @@ def bn_microseconds(channels, side, memory_format, calls, on_nchw_copy=False, ba
     x = torch.randn(batch, channels, side, side).contiguous(memory_format=memory_format).requires_grad_()
     grad = torch.randn(batch, channels, side, side).contiguous(memory_format=memory_format)
     forward = (lambda: batch_norm_on_nchw_copy(x, bn)) if on_nchw_copy else (lambda: bn(x))
-    for _ in range(5):
-        forward().backward(grad)
-    start = time.process_time()
-    for _ in range(calls):
-        forward().backward(grad)
-    return (time.process_time() - start) / calls * 1e6
+    return forward_backward_microseconds(forward, grad, calls, warmup=5)
 
 
 def main():

@@ -10,14 +10,15 @@ backward, the layout copies included), what MixedOp uses for strided dilated dep
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from layout_timing import forward_backward_microseconds  # noqa: E402
 from srnas.nas.nhwc_conv import conv2d_with_nchw_backward  # noqa: E402
 
 # (channels, input side, stride): K=4 candidates of the C=16 net's cells (normal 32/16/8 px, reduction 32->16, 16->8)
@@ -29,13 +30,7 @@ def microseconds(channels, side, stride, kernel, dilation, memory_format, calls,
                      groups=channels, bias=False).to(memory_format=memory_format)
     x = torch.randn(16, channels, side, side).contiguous(memory_format=memory_format).requires_grad_()
     forward = (lambda: conv2d_with_nchw_backward(x, conv)) if nchw_backward else (lambda: conv(x))
-    grad = torch.randn_like(forward())
-    for _ in range(3):
-        forward().backward(grad)
-    start = time.process_time()
-    for _ in range(calls):
-        forward().backward(grad)
-    return (time.process_time() - start) / calls * 1e6
+    return forward_backward_microseconds(forward, torch.randn_like(forward()), calls, warmup=3)
 
 
 def main():

@@ -114,3 +114,15 @@ def set_mixed_op_flag(model, flag, value):
     for module in model.modules():
         if isinstance(module, MixedOp):
             setattr(module, flag, value)
+
+
+def saved_bytes(fn):
+    """Bytes of the distinct storages autograd keeps for backward while ``fn`` runs."""
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(storages.values())

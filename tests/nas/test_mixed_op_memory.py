@@ -18,7 +18,7 @@ import srnas.nas.mixed_op as mixed_op_module
 from srnas.nas import MixedOp, channel_shuffle
 from srnas.nas.mixed_op import shuffled_concat
 from srnas.ops.sr_ops import DLSR_CANDIDATES, IMDN_CANDIDATES, build_dlsr_op, build_imdn_op
-from tests.nas.nas_core_toys import set_mixed_op_flag
+from tests.nas.nas_core_toys import saved_bytes, set_mixed_op_flag
 
 
 def _loss_grads(model, x, y):
@@ -63,7 +63,7 @@ def test_lean_graph_gives_bit_identical_loss_gradients_and_running_stats(build):
     plain = copy.deepcopy(lean)
     set_mixed_op_flag(plain, 'lean_autograd', False)
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
-    assert _saved_bytes(lambda: lean(x)) < _saved_bytes(lambda: plain(x))  # the lean graph is in use
+    assert saved_bytes(lambda: lean(x)) < saved_bytes(lambda: plain(x))  # the lean graph is in use
     for _ in range(2):  # the second step runs on running statistics updated by the first
         _assert_identical_step(lean, plain, x, y)
     lean.eval()
@@ -105,18 +105,6 @@ def test_lean_mixed_op_passes_gradcheck_in_float64(stride):
     assert torch.autograd.gradcheck(lambda x, a: mixed(x, F.softmax(a, dim=0)), (x, alpha), eps=1e-6, atol=1e-5)
 
 
-def _saved_bytes(fn):
-    """Bytes of the distinct storages autograd keeps for backward while ``fn`` runs."""
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(storages.values())
-
-
 def test_lean_graph_keeps_one_relu_per_edge_and_no_bn_outputs():
     torch.manual_seed(5)
     mixed = MixedOp([darts_search_candidate(n, 4, 1) for n in DARTS_PRIMITIVES], names=DARTS_PRIMITIVES).train()
@@ -125,8 +113,8 @@ def test_lean_graph_keeps_one_relu_per_edge_and_no_bn_outputs():
     x = torch.randn(2, 4, 6, 6, requires_grad=True)
     w = F.softmax(torch.randn(len(DARTS_PRIMITIVES), requires_grad=True), dim=0)
     activation = x.numel() * x.element_size()  # every candidate's output has x's shape here
-    saved_plain = _saved_bytes(lambda: plain(x, w))
-    saved_lean = _saved_bytes(lambda: mixed(x, w))
+    saved_plain = saved_bytes(lambda: plain(x, w))
+    saved_lean = saved_bytes(lambda: mixed(x, w))
     relu_candidates = 4  # sep 3x3, sep 5x5, dil 3x3, dil 5x5
     bn_ended = 6  # max pool + BN, avg pool + BN and the four convs
     # both keep the batch mean and inverse std; the plain BN node also keeps the two running buffers

@@ -14,7 +14,7 @@ from classification.darts.search_net import DartsSearchNetwork
 from srnas.nas import MixedOp
 from srnas.nas.lean_autograd import batch_norm_on_nchw_copy, few_channels_last
 from tests.channels_last_check import assert_nhwc_matches_nchw
-from tests.nas.nas_core_toys import set_mixed_op_flag
+from tests.nas.nas_core_toys import saved_bytes, set_mixed_op_flag
 
 CL = torch.channels_last
 
@@ -123,16 +123,5 @@ def test_pc_darts_k4_bn_on_nchw_copies_is_in_use_and_keeps_no_more_bytes():
     assert _nchw_saved_4d(lambda: on(x)) > 0
     assert _nchw_saved_4d(lambda: off(x)) == 0
     # the NCHW copy replaces the NHWC input (same size); ATen's BN also keeps the running buffers
-    bytes_on, bytes_off = (_saved_bytes(lambda net=net: net(x)) for net in (on, off))
+    bytes_on, bytes_off = (saved_bytes(lambda net=net: net(x)) for net in (on, off))
     assert bytes_off - 4096 < bytes_on <= bytes_off
-
-
-def _saved_bytes(fn):
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(storages.values())
