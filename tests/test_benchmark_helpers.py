@@ -104,5 +104,5 @@ def test_side_by_side_srnas_step_runs_and_honours_naive(monkeypatch, modifiers, 
     forward = Zero.forward
     monkeypatch.setattr(Zero, 'forward', lambda self, x: calls.append(1) or forward(self, x))
     torch.manual_seed(0)
-    side_by_side.srnas_step('nb201_fwd_bwd', modifiers, batch_size=2)()
+    side_by_side.srnas_step('nb201_fwd_bwd', modifiers, batch_size=2, device=torch.device('cpu'))()
     assert bool(calls) == none_runs

@@ -100,8 +100,11 @@ def _batch_norm_with_stats(bn: nn.BatchNorm2d, y: torch.Tensor):
 
 
 def few_channels_last(y: torch.Tensor, below_channels: int) -> bool:
-    """y is a 4-d channels_last activation (not also NCHW-contiguous) with fewer than ``below_channels`` channels."""
-    return (y.dim() == 4 and y.shape[1] < below_channels and not y.is_contiguous()
+    """y is a 4-d channels_last CPU activation (not also NCHW-contiguous) with fewer than ``below_channels`` channels.
+
+    CPU only: the threshold is ATen's CPU kernels' (benchmarks/bn_layout.py); no GPU was measured.
+    """
+    return (y.device.type == 'cpu' and y.dim() == 4 and y.shape[1] < below_channels and not y.is_contiguous()
             and y.is_contiguous(memory_format=torch.channels_last))
 
 

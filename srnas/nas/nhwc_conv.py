@@ -13,13 +13,15 @@ _convolution_backward = torch.ops.aten.convolution_backward.default
 
 
 def has_slow_nhwc_backward(conv, x: torch.Tensor) -> bool:
-    """conv is a plain depthwise Conv2d with stride and dilation > 1 and x is a channels_last activation."""
+    """conv is a plain depthwise Conv2d with stride and dilation > 1 and x is a channels_last CPU activation
+    (ATen's CPU kernels were measured; no GPU)."""
     return (type(conv) is nn.Conv2d and conv.padding_mode == 'zeros' and not isinstance(conv.padding, str)
             and conv.groups == conv.in_channels == conv.out_channels and conv.groups > 1
             and max(conv.stride) > 1 and max(conv.dilation) > 1
             and not (conv._forward_hooks or conv._forward_pre_hooks or conv._backward_hooks
                      or conv._backward_pre_hooks)
-            and x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last))
+            and x.device.type == 'cpu' and x.dim() == 4 and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last))
 
 
 class _ConvWithNCHWBackward(torch.autograd.Function):

@@ -48,6 +48,7 @@ def test_few_channels_last_needs_nhwc_and_few_channels():
     assert not few_channels_last(x.contiguous(memory_format=CL), 4)  # 4 channels are not fewer than 4
     assert not few_channels_last(x.contiguous(memory_format=CL), 0)  # switched off
     assert not few_channels_last(torch.randn(2, 1, 3, 3).contiguous(memory_format=CL), 8)  # NCHW as well
+    assert not few_channels_last(torch.empty(2, 4, 3, 3, device='meta', memory_format=CL), 8)  # CPU only
 
 
 def _bn_candidates(channels):

@@ -49,6 +49,7 @@ def test_only_strided_dilated_depthwise_convs_of_nhwc_tensors_qualify():
     assert not has_slow_nhwc_backward(conv(dilation=1, padding=1), x_nhwc)
     assert not has_slow_nhwc_backward(conv(groups=1), x_nhwc)  # not depthwise
     assert not has_slow_nhwc_backward(conv(padding_mode='reflect'), x_nhwc)
+    assert not has_slow_nhwc_backward(conv(), torch.empty(2, 4, 8, 8, device='meta', memory_format=CL))  # CPU only
     hooked = conv()
     hooked.register_forward_hook(lambda *args: None)
     assert not has_slow_nhwc_backward(hooked, x_nhwc)  # called whole so its hooks see it
