@@ -14,3 +14,10 @@ def memory_format(channels_last, option='network_g.channels_last'):
     if not isinstance(channels_last, bool):
         raise NASConfigError(f'{option} must be true or false, got {channels_last!r}')
     return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def channels_last_on_cpu(x: torch.Tensor) -> bool:
+    """x is a 4-d channels_last CPU tensor that is not also NCHW-contiguous (the case where ATen's CPU kernels
+    take their NHWC paths; the NHWC kernel choices of srnas.nas.lean_autograd are measured there only)."""
+    return (x.device.type == 'cpu' and x.dim() == 4 and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last))

@@ -30,18 +30,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from srnas.nas.nhwc_conv import conv2d_with_nchw_backward, has_slow_nhwc_backward
+from srnas.nas.layout import channels_last_on_cpu
+from srnas.nas.nhwc_conv import conv2d_with_nchw_backward, has_hooks as _has_hooks, has_slow_nhwc_backward
 
 # Resolved overloads: calling them skips the overload lookup of torch.ops.aten.<name> on every call.
 _threshold_backward = torch.ops.aten.threshold_backward.default
 _batch_norm_backward = torch.ops.aten.native_batch_norm_backward.default
 _max_pool_with_indices = torch.ops.aten.max_pool2d_with_indices.default
 _max_pool_backward = torch.ops.aten.max_pool2d_with_indices_backward.default
-
-
-def _has_hooks(module: nn.Module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
-                or getattr(module, '_backward_pre_hooks', None))
 
 
 def layer_chain(op: nn.Module) -> Optional[Sequence[Callable]]:
@@ -104,8 +100,7 @@ def few_channels_last(y: torch.Tensor, below_channels: int) -> bool:
 
     CPU only: the threshold is ATen's CPU kernels' (benchmarks/bn_layout.py); no GPU was measured.
     """
-    return (y.device.type == 'cpu' and y.dim() == 4 and y.shape[1] < below_channels and not y.is_contiguous()
-            and y.is_contiguous(memory_format=torch.channels_last))
+    return channels_last_on_cpu(y) and y.shape[1] < below_channels
 
 
 class _BatchNormOnNCHWCopy(torch.autograd.Function):

@@ -9,7 +9,15 @@ forward + backward take 1.8-3.1x less time at the PC-DARTS shapes, 8-16 channels
 import torch
 import torch.nn as nn
 
+from srnas.nas.layout import channels_last_on_cpu
+
 _convolution_backward = torch.ops.aten.convolution_backward.default
+
+
+def has_hooks(module: nn.Module) -> bool:
+    """module has hooks, so it must be called whole for them to see it (no layer-wise replacement)."""
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or getattr(module, '_backward_pre_hooks', None))
 
 
 def has_slow_nhwc_backward(conv, x: torch.Tensor) -> bool:
@@ -18,10 +26,7 @@ def has_slow_nhwc_backward(conv, x: torch.Tensor) -> bool:
     return (type(conv) is nn.Conv2d and conv.padding_mode == 'zeros' and not isinstance(conv.padding, str)
             and conv.groups == conv.in_channels == conv.out_channels and conv.groups > 1
             and max(conv.stride) > 1 and max(conv.dilation) > 1
-            and not (conv._forward_hooks or conv._forward_pre_hooks or conv._backward_hooks
-                     or conv._backward_pre_hooks)
-            and x.device.type == 'cpu' and x.dim() == 4 and not x.is_contiguous()
-            and x.is_contiguous(memory_format=torch.channels_last))
+            and not has_hooks(conv) and channels_last_on_cpu(x))
 
 
 class _ConvWithNCHWBackward(torch.autograd.Function):
