@@ -21,7 +21,7 @@ from classification.nb201.search_net import NB201SearchNetwork
 from srnas.spaces.dlsr_supernet import DLSRSupernet
 from srnas.spaces.imdn_supernet import IMDNSupernet
 from tests.gpu.cuda_helpers import gradient_gaps, needs_cuda
-from tests.nas.nas_core_toys import set_mixed_op_flag
+from tests.nas.nas_core_toys import relative_l2, set_mixed_op_flag
 
 pytestmark = needs_cuda
 
@@ -77,12 +77,6 @@ def test_cuda_gives_the_cpu_loss_gradients_and_bn_statistics(name):
         torch.testing.assert_close(b_gpu.cpu(), b_cpu, rtol=1e-10, atol=1e-12)
 
 
-def _relative_l2(grads, truth):
-    """||grads - truth|| / ||truth|| over all the tensors together (float64)."""
-    diff = sum(float(((g.double().cpu() - t) ** 2).sum()) for g, t in zip(grads, truth))
-    return (diff / sum(float((t ** 2).sum()) for t in truth)) ** 0.5
-
-
 # Measured on an H100 (torch 2.11, cuDNN 9.19): the NHWC classification supernets' float32 gradients were
 # 0.37 (DARTS), 0.014 (PC-DARTS) and 0.29 (NB201) off the float64 truth as a whole (NCHW there: max 7e-6 per
 # gradient; the CPU's NHWC: 2.8e-3 / 9e-6 / 3e-6); the lease ended before the cause was found, so the
@@ -115,8 +109,8 @@ def test_channels_last_on_cuda_follows_the_float64_truth(name):
                 lambda _m, _i, out: seen.append(out.is_contiguous(memory_format=torch.channels_last)))
         loss = _loss(name)(model(x.float()), y.float() if y.is_floating_point() else y)
         grads = torch.autograd.grad(loss, list(model.parameters()))
-        whole = _relative_l2(grads, grads_truth)
-        alphas = _relative_l2([grads[i] for i in arch], [grads_truth[i] for i in arch])
+        whole = relative_l2(grads, grads_truth)
+        alphas = relative_l2([grads[i] for i in arch], [grads_truth[i] for i in arch])
         report.append(f"{'NHWC' if channels_last else 'NCHW'} loss {abs(float(loss) / float(loss_truth) - 1):.1e} "
                       f'gradients {whole:.1e} alphas {alphas:.1e}')
         assert abs(float(loss) - float(loss_truth)) <= 1e-5 * abs(float(loss_truth))

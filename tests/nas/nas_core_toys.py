@@ -126,3 +126,9 @@ def saved_bytes(fn):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn()
     return sum(storages.values())
+
+
+def relative_l2(got, expected):
+    """||got - expected|| / ||expected|| over all the tensors together, in float64 on the CPU."""
+    diff = sum(float(((g.double().cpu() - e.double().cpu()) ** 2).sum()) for g, e in zip(got, expected))
+    return (diff / sum(float((e.double().cpu() ** 2).sum()) for e in expected)) ** 0.5

@@ -11,7 +11,7 @@ from srnas.nas.architects import Architect
 from srnas.nas.errors import NASConfigError
 from srnas.nas.precision import MixedPrecision, check_amp
 from srnas.nas.search_loop import LoopOptions, SearchTask, run_search
-from tests.nas.nas_core_toys import SmoothSupernet, make_batch, mse_loss_fn
+from tests.nas.nas_core_toys import SmoothSupernet, make_batch, mse_loss_fn, relative_l2
 
 CONFIGS = {
     'first_order': {'type': 'first_order', 'regularizers': [{'type': 'flops', 'relative': 0.3}]},
@@ -31,10 +31,6 @@ def _direction(kind, autocast):
     return [g.detach() for g in grads], loss
 
 
-def _rel(a, b):
-    return float(torch.sqrt(sum(((x - y) ** 2).sum() for x, y in zip(a, b)) / sum((y ** 2).sum() for y in b)))
-
-
 @pytest.mark.parametrize('kind', ['second_order', 'a2m', 'a2m_alpha_centre'])
 def test_finite_difference_directions_are_fp32_under_bf16_autocast(kind):
     fp32, loss32 = _direction(kind, autocast=False)
@@ -46,7 +42,7 @@ def test_finite_difference_directions_are_fp32_under_bf16_autocast(kind):
 def test_first_order_direction_runs_in_bf16_close_to_fp32():
     fp32, _ = _direction('first_order', autocast=False)
     got, _ = _direction('first_order', autocast=True)
-    err = _rel(got, fp32)
+    err = relative_l2(got, fp32)
     assert 0 < err < 2e-2  # > 0: the forward did run in bf16
 
 
@@ -92,5 +88,5 @@ def _toy_search(tmp_path, amp, kind):
 def test_a_bf16_search_stays_close_to_the_fp32_search(tmp_path, kind):
     fp32 = _toy_search(tmp_path, 'none', kind)
     bf16 = _toy_search(tmp_path, 'bf16', kind)
-    err = _rel(bf16, fp32)
+    err = relative_l2(bf16, fp32)
     assert 0 < err < 2e-2
