@@ -69,13 +69,14 @@ def _darts_resolve(value):
 SPACE_REGISTRY.register(ClassificationSpace(
     'darts', lambda genotype, source: darts_genotypes.to_dict(darts_genotypes.from_dict(genotype, where=source)),
     search_defaults={'type': 'darts', 'channels': 16, 'layers': 8, 'primitives': 'darts', 'partial_k': 1,
-                     'edge_normalization': False, 'channels_last': False},
+                     'edge_normalization': False, 'channels_last': False, 'lean_autograd': True},
     eval_defaults={'type': 'darts', 'network': 'cifar', 'channels': 36, 'layers': 20, 'auxiliary': True,
                    'auxiliary_weight': 0.4, 'drop_path_prob': 0.2},
     build_search=lambda space, num_classes: DartsSearchNetwork(
         channels=space['channels'], num_classes=num_classes, layers=space['layers'],
         primitives=_primitives(space['primitives']), partial_k=space['partial_k'],
-        edge_normalization=space['edge_normalization'], channels_last=space['channels_last']),
+        edge_normalization=space['edge_normalization'], channels_last=space['channels_last'],
+        lean_autograd=space['lean_autograd']),
     build_eval=_darts_eval, to_json=darts_genotypes.to_dict, from_json=darts_genotypes.from_dict,
     resolve=_darts_resolve, meta=lambda genotype: {'repr': repr(genotype)}))
 
@@ -107,12 +108,14 @@ SPACE_REGISTRY.register(ClassificationSpace(
     search_defaults={'type': 'nb201', 'channels': 16, 'cells_per_stage': 5, 'affine': False,
                      'track_running_stats': True, 'partial_k': 1,
                      'alpha_offset': None,  # alpha_offset {op: value}: e.g. a skip-dominant start
-                     'channels_last': False},  # NHWC activations: faster CPU kernels (docs/benchmarks.md)
+                     'channels_last': False,  # NHWC activations: faster CPU kernels (docs/benchmarks.md)
+                     'lean_autograd': True},  # MixedOp's lean graph: less memory; false: the plain graph
     eval_defaults={'type': 'nb201', 'channels': 16, 'cells_per_stage': 5},
     build_search=lambda space, num_classes: NB201SearchNetwork(
         channels=space['channels'], cells_per_stage=space['cells_per_stage'], num_classes=num_classes,
         affine=space['affine'], track_running_stats=space['track_running_stats'], partial_k=space['partial_k'],
-        alpha_offset=space['alpha_offset'], channels_last=space['channels_last']),
+        alpha_offset=space['alpha_offset'], channels_last=space['channels_last'],
+        lean_autograd=space['lean_autograd']),
     build_eval=lambda space, genotype, num_classes: TinyNetwork(
         genotype, channels=space['channels'], cells_per_stage=space['cells_per_stage'], num_classes=num_classes),
     to_json=lambda genotype: genotype, from_json=lambda genotype: genotype, resolve=_nb201_resolve,

@@ -14,7 +14,8 @@ from torch import nn
 from classification.darts.eval_net import build_cells
 from classification.darts.genotypes import NUM_NODES, Genotype
 from classification.ops import DARTS_PRIMITIVES, FactorizedReduce, ReLUConvBN, darts_search_candidate
-from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas import (MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split,
+                       set_lean_autograd)
 from srnas.nas.genotype import darts_cell_edges, derive_top_k_edges
 from srnas.nas.layout import memory_format
 
@@ -64,7 +65,7 @@ class DartsSearchNetwork(SupernetMixin, nn.Module):
 
     def __init__(self, channels=16, num_classes=10, layers=8, primitives=DARTS_PRIMITIVES, partial_k=1,
                  edge_normalization=False, in_channels=3, stem_multiplier=3, alpha_init_scale=1e-3,
-                 channels_last=False):
+                 channels_last=False, lean_autograd=True):
         super().__init__()
         primitives = tuple(primitives)
         unknown = [p for p in primitives if p not in DARTS_PRIMITIVES]
@@ -92,6 +93,7 @@ class DartsSearchNetwork(SupernetMixin, nn.Module):
                                              group='edge')
         self.memory_format = layout
         self.to(memory_format=self.memory_format)
+        set_lean_autograd(self, lean_autograd, 'space.lean_autograd')
 
     def _edge_weights(self, cell_type):
         if not self.edge_normalization:

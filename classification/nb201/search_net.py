@@ -5,7 +5,8 @@ from torch import nn
 from classification.nb201.arch import NUM_EDGES, to_str
 from classification.nb201.tiny_network import build_skeleton, run_cell
 from classification.ops import NB201_PRIMITIVES, nb201_op
-from srnas.nas import MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas import (MixedOp, NASConfigError, SupernetMixin, arch_softmax, partial_channel_split,
+                       set_lean_autograd)
 from srnas.nas.genotype import derive_argmax
 from srnas.nas.layout import memory_format
 
@@ -43,7 +44,8 @@ class NB201SearchNetwork(SupernetMixin, nn.Module):
     """``forward(x) -> logits``; genotype = per-edge argmax over all 5 ops (``none`` included)."""
 
     def __init__(self, channels=16, cells_per_stage=5, num_classes=10, affine=False, track_running_stats=True,
-                 partial_k=1, in_channels=3, alpha_init_scale=1e-3, alpha_offset=None, channels_last=False):
+                 partial_k=1, in_channels=3, alpha_init_scale=1e-3, alpha_offset=None, channels_last=False,
+                 lean_autograd=True):
         super().__init__()
         layout = memory_format(channels_last, 'space.channels_last')
         build_skeleton(self, channels, cells_per_stage, num_classes, in_channels,
@@ -54,6 +56,7 @@ class NB201SearchNetwork(SupernetMixin, nn.Module):
         # channels_last: NHWC activations and weights (faster CPU kernels, see DartsSearchNetwork).
         self.memory_format = layout
         self.to(memory_format=self.memory_format)
+        set_lean_autograd(self, lean_autograd, 'space.lean_autograd')
 
     def forward(self, x):
         weights = arch_softmax(self.alphas)

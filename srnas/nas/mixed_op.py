@@ -184,6 +184,19 @@ class MixedOp(nn.Module):
         return out
 
 
+def set_lean_autograd(model: nn.Module, enabled, option: str = 'lean_autograd') -> None:
+    """Switch the lean autograd graph on or off for every MixedOp of ``model`` (the supernets' option).
+
+    On: less memory, the same numbers (CPU: bit for bit). Off: the plain graph, which spent less host time per
+    step on an H100 at batch 16 (docs/benchmarks.md, "On a GPU"), where the step is bound by kernel launches.
+    """
+    if not isinstance(enabled, bool):
+        raise NASConfigError(f'{option} must be true or false, got {enabled!r}')
+    for module in model.modules():
+        if isinstance(module, MixedOp):
+            module.lean_autograd = enabled
+
+
 def edge_normalized_sum(edge_outputs: Sequence[torch.Tensor], edge_alpha: torch.Tensor,
                         temperature: float = 1.0) -> torch.Tensor:
     """PC-DARTS edge normalisation: ``sum_j softmax(beta)_j * out_j`` over a node's incoming edges."""

@@ -8,7 +8,7 @@ per beta (largest first: that is the concat order of the child).
 """
 import torch
 
-from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split, set_lean_autograd
 from srnas.nas.genotype import derive_argmax, top_k_indices
 from srnas.ops.sr_ops import DLSR_CANDIDATES, build_dlsr_op
 from srnas.spaces.costs import dlsr_cost_table
@@ -30,7 +30,8 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
 
     space = 'dlsr'
 
-    def __init__(self, upscale=2, num_feat=48, partial_k=1, num_in_ch=3, num_out_ch=3, channels_last=False):
+    def __init__(self, upscale=2, num_feat=48, partial_k=1, num_in_ch=3, num_out_ch=3, channels_last=False,
+                 lean_autograd=True):
         layout = memory_format(channels_last)  # validated before anything is built
         dense_inputs = [list(range(1, cell)) for cell in range(3, DLSR_NUM_CELLS + 1)]
         super().__init__(upscale, lambda j: _mixed_dlsr_op(num_feat, partial_k), dense_inputs,
@@ -43,6 +44,7 @@ class DLSRSupernet(SupernetMixin, DLSRNetwork):
                                          op_names=[f'B{k}' for k in inputs])  # plot labels: the cells read
         self.memory_format = layout
         self.to(memory_format=layout)
+        set_lean_autograd(self, lean_autograd, 'network_g.lean_autograd')
 
     def betas(self):
         return [getattr(self, f'beta_{cell}') for cell in range(3, DLSR_NUM_CELLS + 1)]

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from srnas.spaces.imdn_network import CONV_POSITIONS, IMDNNetwork
-from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split
+from srnas.nas import MixedOp, SupernetMixin, arch_softmax, partial_channel_split, set_lean_autograd
 from srnas.nas.genotype import derive_argmax
 from srnas.ops.sr_ops import IMDN_CANDIDATES, build_imdn_op
 from srnas.spaces.costs import imdn_cost_table
@@ -54,7 +54,7 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
     space = 'imdn'
 
     def __init__(self, upscale=2, num_in_ch=3, num_feat=64, num_blocks=6, partial_k=1, num_out_ch=None,
-                 full_channel_positions=(), channels_last=False):
+                 full_channel_positions=(), channels_last=False, lean_autograd=True):
         layout = memory_format(channels_last)
         holder = SimpleNamespace(weights=None)  # shared by the supernet and its ops (deep copies keep the sharing)
         unknown = sorted(set(full_channel_positions) - set(CONV_POSITIONS))
@@ -77,6 +77,7 @@ class IMDNSupernet(SupernetMixin, IMDNNetwork):
             costs=imdn_cost_table(upscale, num_feat).float(), op_names=IMDN_CANDIDATES)
         self.memory_format = layout
         self.to(memory_format=layout)
+        set_lean_autograd(self, lean_autograd, 'network_g.lean_autograd')
 
     def forward(self, x):
         self._holder.weights = arch_softmax(self.alpha)
