@@ -24,6 +24,7 @@ from srnas.nas.architects import build_architect
 from srnas.nas.precision import check_amp
 from srnas.nas import distributed, search_loop
 from srnas.nas.search_loop import LoopOptions, SearchTask, resume_candidates
+from srnas.nas.layout import padded_avg_pool_backward_is_right
 
 TRAIN_DEFAULTS = {'epochs': 50, 'lr': 0.025, 'lr_min': 0.001, 'momentum': 0.9, 'weight_decay': 3e-4,
                   'nesterov': False, 'grad_clip': 5.0, 'max_steps_per_epoch': None}
@@ -148,13 +149,14 @@ class ClassificationSearch(SearchTask):
 
 
 def check_layout_on_device(space, device):
-    """``space.channels_last`` is refused on CUDA: on an H100 (torch 2.11, cuDNN 9.19) the NHWC DARTS, PC-DARTS
-    and NB201 supernets gave float32 gradients 0.37 / 0.014 / 0.29 (relative L2) off the float64 truth, NCHW
-    1e-6 (tests/gpu/test_cuda_supernets.py); the cause is not established, and NHWC was slower there anyway."""
-    if space.get('channels_last') and torch.device(device).type == 'cuda':
-        raise OptionError('space.channels_last: not on CUDA (measured on an H100: the NHWC supernet\'s gradients '
-                          'were far from the float64 truth, and NCHW was faster; docs/benchmarks.md); it is a CPU '
-                          'speed option, leave it false on a GPU')
+    """``space.channels_last`` needs a PyTorch whose channels_last avg_pool2d backward is right on ``device``:
+    the DARTS and NB201 ``avg_pool_3x3`` candidates pool with padding, which CUDA got wrong before the fix of
+    pytorch/pytorch#188344 (srnas.nas.layout.padded_avg_pool_backward_is_right, a microsecond probe)."""
+    if space.get('channels_last') and not padded_avg_pool_backward_is_right(device):
+        raise OptionError(f'space.channels_last: PyTorch {torch.__version__} computes the channels_last backward '
+                          f'of avg_pool2d with padding wrong on {device} (pytorch/pytorch#188344, fixed by PR '
+                          '#188345), so the supernet\'s gradients would be wrong; leave it false here, or use a '
+                          'PyTorch with the fix')
 
 
 def run_classification_search(opt, resume=None, auto_resume=False):

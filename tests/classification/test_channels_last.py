@@ -42,11 +42,15 @@ def test_channels_last_is_a_space_option(space):
         record.build_search(dict(options, channels_last='yes'), 3)
 
 
-def test_channels_last_is_refused_on_cuda_with_one_clear_error():
-    # the check needs no GPU: it reads the option and the device the run picked
+def test_channels_last_is_refused_where_the_padded_avg_pool_backward_is_wrong(monkeypatch):
+    # the probe itself is tested in tests/test_cuda_avg_pool_bug.py; here: the search asks it, and says why
+    import classification.search as search
     from classification.options import OptionError
-    from classification.search import check_layout_on_device
-    check_layout_on_device({'channels_last': True}, torch.device('cpu'))
-    check_layout_on_device({'channels_last': False}, torch.device('cuda'))
-    with pytest.raises(OptionError, match='space.channels_last: not on CUDA'):
-        check_layout_on_device({'channels_last': True}, torch.device('cuda', 0))
+    search.check_layout_on_device({'channels_last': True}, torch.device('cpu'))  # ATen's CPU kernel is right
+    asked = []
+    monkeypatch.setattr(search, 'padded_avg_pool_backward_is_right', lambda device: asked.append(device) or False)
+    search.check_layout_on_device({'channels_last': False}, torch.device('cuda'))
+    assert asked == []  # NCHW does not need the probe
+    with pytest.raises(OptionError, match=r'space.channels_last: PyTorch .* on cuda:0 \(pytorch/pytorch#188344'):
+        search.check_layout_on_device({'channels_last': True}, torch.device('cuda', 0))
+    assert asked == [torch.device('cuda', 0)]
