@@ -1,7 +1,8 @@
 """Side by side with the official codes: srnas against DARTS, PC-DARTS and AsquaredM (A2M), same configuration.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/side_by_side.py --official-root /work/official \
-        [--rounds 7] [--cases darts_fwd_bwd,...] [--impls official,srnas] [--json out.json]
+        [--rounds 7] [--cases darts_fwd_bwd,...] [--impls official,srnas] [--json out.json] \
+        [--batch 16] [--image-size 32] [--count-ops]
 
 ``--official-root`` is a folder OUTSIDE this repository holding snapshots of the
 official repositories (bring them with ``git archive`` of a clone; nothing of
@@ -21,7 +22,7 @@ the caching allocator's peak over what was allocated after the build
 (``max_memory_allocated``), and ``torch.backends.cudnn.benchmark`` is on for both,
 as the official search scripts set it; ``--warmup`` calls let it autotune.
 
-Cases (batch 16, 32x32 inputs, 10 classes, one torch thread):
+Cases (batch 16, 32x32 inputs by default, 10 classes, one torch thread):
   darts_fwd_bwd       DARTS supernet C=16, 8 cells, 4 nodes, 8 ops: forward + backward (weights and alpha)
   darts_first_order   architect step, first order (official: loss.backward() + Adam on alpha)
   darts_second_order  architect step, second order (unrolled SGD 0.025, momentum 0.9, wd 3e-4)
@@ -53,6 +54,16 @@ every other round), so machine drift hits them alike; the ratio of each round
 is taken within the round and its median reported, with the load average.
 Times are wall clock and process CPU time (on a loaded machine CPU time is the
 steadier of the two; both are given).
+
+Host overhead (``--batch 2 --image-size 8``, with ``--calls 20`` or so): tensors so
+small that the kernels' arithmetic is negligible, so the time is what the host
+spends per step: Python, autograd bookkeeping and ATen's dispatch of every op.
+On a GPU at batch 16, 32x32 the step is bound by that work (each op is at least
+one kernel launch), so this CPU setting is a proxy for it, not a GPU
+measurement. ``--count-ops`` adds, from one extra untimed step under a
+``TorchDispatchMode`` (benchmarks/aten_op_count.py), the number of ATen ops the
+step dispatches: all, views (no kernel) and the rest (``aten_kernels``, what a
+GPU would launch); counting is independent of the image size.
 """
 import argparse
 import json
@@ -77,10 +88,10 @@ WEIGHT_SGD = {'lr': 0.025, 'momentum': 0.9, 'weight_decay': 3e-4}
 MARK = 'SIDE_BY_SIDE_RESULT '
 
 
-def make_batches(batch_size, device='cpu', seed=0):
+def make_batches(batch_size, device='cpu', seed=0, image_size=32):
     import torch
     gen = torch.Generator().manual_seed(seed)
-    return [(torch.randn(batch_size, 3, 32, 32, generator=gen).to(device),
+    return [(torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device),
              torch.randint(0, 10, (batch_size,), generator=gen).to(device))
             for _ in range(2)]  # (val, train)
 
@@ -108,13 +119,13 @@ def weight_optimizer(params, torch):
     return opt
 
 
-def official_step(case, root, batch_size, device):
+def official_step(case, root, batch_size, device, image_size=32):
     import torch
     import torch.nn as nn
     if device.type == 'cpu':
         _shim_old_pytorch()
     torch.manual_seed(0)
-    (xv, yv), (xt, yt) = make_batches(batch_size, device)
+    (xv, yv), (xt, yt) = make_batches(batch_size, device, image_size=image_size)
     criterion = nn.CrossEntropyLoss()
     if case in ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order'):
         sys.path.insert(0, str(root / 'darts' / 'cnn'))
@@ -168,7 +179,7 @@ def _fwd_bwd(model, loss_fn):
 
 
 # -------------------------------------------------------------------------------------------------- srnas
-def srnas_step(case, modifiers, batch_size, device):
+def srnas_step(case, modifiers, batch_size, device, image_size=32):
     import contextlib
 
     import torch
@@ -180,7 +191,7 @@ def srnas_step(case, modifiers, batch_size, device):
     from srnas.nas.architects import Architect
 
     torch.manual_seed(0)
-    (xv, yv), (xt, yt) = make_batches(batch_size, device)
+    (xv, yv), (xt, yt) = make_batches(batch_size, device, image_size=image_size)
     nhwc = 'cl' in modifiers  # space.channels_last
     if case in ('darts_fwd_bwd', 'darts_first_order', 'darts_second_order'):
         model = DartsSearchNetwork(channels=16, num_classes=10, layers=8, channels_last=nhwc)
@@ -242,9 +253,9 @@ def worker(args):
     impl, *modifiers = args.impl.split('+')
     start = time.perf_counter()
     if impl == 'official':
-        step = official_step(args.case, args.official_root.resolve(), args.batch, device)
+        step = official_step(args.case, args.official_root.resolve(), args.batch, device, args.image_size)
     else:
-        step = srnas_step(args.case, set(modifiers), args.batch, device)
+        step = srnas_step(args.case, set(modifiers), args.batch, device, args.image_size)
     build_s = time.perf_counter() - start
     with (CudaPeakMemory(device) if on_gpu else PeakMemory()) as peak:
         start = time.perf_counter()
@@ -264,6 +275,12 @@ def worker(args):
               'first_call_s': first_s, 'build_s': build_s, 'peak_extra_mb': peak.extra_mb,
               'base_mb': peak.start_mb, 'loadavg_1min': os.getloadavg()[0],
               'device': torch.cuda.get_device_name(device) if on_gpu else 'cpu'}
+    if args.count_ops:  # after the timing and the memory peak: the counter's Python calls are slow
+        from aten_op_count import AtenOpCounter
+        with AtenOpCounter() as counter:
+            step()
+            sync()
+        result.update(counter.summary())
     print(MARK + json.dumps(result), flush=True)
 
 
@@ -271,7 +288,9 @@ def worker(args):
 def measure(args, case, impl):
     cmd = [sys.executable, str(Path(__file__).resolve()), '--worker', '--case', case, '--impl', impl,
            '--batch', str(args.batch), '--calls', str(args.calls), '--threads', str(args.threads),
-           '--device', args.device, '--warmup', str(args.warmup)]
+           '--device', args.device, '--warmup', str(args.warmup), '--image-size', str(args.image_size)]
+    if args.count_ops:
+        cmd.append('--count-ops')
     if args.official_root is not None:
         cmd += ['--official-root', str(args.official_root)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
@@ -297,6 +316,9 @@ def summarise(samples, impls):
                           'cpu_s': statistics.median(r['cpu_s'] for r in runs),
                           'peak_extra_mb': statistics.median(r['peak_extra_mb'] for r in runs),
                           'first_call_s': statistics.median(r['first_call_s'] for r in runs), 'rounds': len(runs)}
+            if all('aten_kernels' in r for r in runs):  # --count-ops (the same count every round)
+                for key in ('aten_ops', 'aten_views', 'aten_kernels'):
+                    rows[impl][key] = statistics.median(r[key] for r in runs)
             if impl != base and by_impl.get(base):
                 pairs = list(zip(runs, by_impl[base]))
                 rows[impl]['time_ratio'] = statistics.median(r['wall_s'] / b['wall_s'] for r, b in pairs)
@@ -308,14 +330,17 @@ def summarise(samples, impls):
 
 def markdown(table, impls):
     base = impls[0]
-    lines = [f'| case | impl | wall s | CPU s | peak extra MB | wall / {base} | CPU / {base} | memory / {base} |',
-             '|---|---|---|---|---|---|---|---|']
+    counted = all('aten_kernels' in row for rows in table.values() for row in rows.values())
+    lines = [f'| case | impl | wall s | CPU s | peak extra MB | wall / {base} | CPU / {base} | memory / {base} |'
+             + (' ATen ops (kernels) |' if counted else ''),
+             '|---|---|---|---|---|---|---|---|' + ('---|' if counted else '')]
     for case, rows in table.items():
         for impl, row in rows.items():
             ratio = (f"{row['time_ratio']:.2f}x | {row['cpu_ratio']:.2f}x | {row['memory_ratio']:.2f}x"
                      if 'time_ratio' in row else '- | - | -')
+            ops = f" {row['aten_ops']:.0f} ({row['aten_kernels']:.0f}) |" if counted else ''
             lines.append(f"| {case} | {impl} | {row['wall_s']:.3f} | {row['cpu_s']:.3f} | "
-                         f"{row['peak_extra_mb']:.0f} | {ratio} |")
+                         f"{row['peak_extra_mb']:.0f} | {ratio} |{ops}")
     return '\n'.join(lines)
 
 
@@ -371,6 +396,10 @@ def main(argv=None):
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--calls', type=int, default=1, help='timed calls per measurement after one warm-up')
     parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--image-size', type=int, default=32,
+                        help='input height and width (8 with --batch 2: the host-overhead setting, see above)')
+    parser.add_argument('--count-ops', action='store_true',
+                        help='count the ATen ops of one extra untimed step (benchmarks/aten_op_count.py)')
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
     parser.add_argument('--warmup', type=int, default=1, help='untimed calls before the timed ones')
@@ -399,14 +428,16 @@ def main(argv=None):
             for impl in order:
                 sample = measure(args, case, impl)
                 samples[case][impl].append(sample)
+                ops = f"  {sample['aten_kernels']} kernels" if 'aten_kernels' in sample else ''
                 print(f"round {round_index} {case:<19} {impl:<22} {sample['wall_s']:7.3f} s "
-                      f"{sample['peak_extra_mb']:7.0f} MB  load {sample['loadavg_1min']:.2f}", flush=True)
+                      f"{sample['peak_extra_mb']:7.0f} MB  load {sample['loadavg_1min']:.2f}{ops}", flush=True)
                 if args.json:
                     save_json(args, load, samples, summarise(samples, impls))
     load['end'] = os.getloadavg()
     table = summarise(samples, impls)
     loads = [s['loadavg_1min'] for by_impl in samples.values() for runs in by_impl.values() for s in runs]
-    print(f'\n{args.rounds} rounds on {args.device}, batch {args.batch}, {args.threads} thread(s); 1-min load average during the run: '
+    print(f'\n{args.rounds} rounds on {args.device}, batch {args.batch}, {args.image_size}x{args.image_size}, '
+          f'{args.threads} thread(s); 1-min load average during the run: '
           f'median {statistics.median(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}')
     print(markdown(table, impls))
     if args.json:

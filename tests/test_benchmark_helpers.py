@@ -106,3 +106,26 @@ def test_side_by_side_srnas_step_runs_and_honours_naive(monkeypatch, modifiers, 
     torch.manual_seed(0)
     side_by_side.srnas_step('nb201_fwd_bwd', modifiers, batch_size=2, device=torch.device('cpu'))()
     assert bool(calls) == none_runs
+
+
+def test_aten_op_counter_counts_forward_and_backward_ops_and_views():
+    from aten_op_count import AtenOpCounter
+    x = torch.randn(3, 4, requires_grad=True)
+    with AtenOpCounter() as count:
+        y = x.t().relu()
+        for _ in range(3):
+            y = y + 1
+        y.sum().backward()
+    assert count.by_op['add'] == 3
+    assert count.by_op['t'] >= 2  # x.t() and its backward
+    assert count.by_op['threshold_backward'] == 1  # relu's backward ran under the mode
+    assert count.views >= count.by_op['t']
+    assert count.kernels == count.total - count.views
+    assert count.summary()['aten_kernels'] == count.kernels
+
+
+def test_side_by_side_image_size_sets_the_input_and_the_step_runs():
+    (xv, _), (xt, _) = side_by_side.make_batches(2, image_size=8)
+    assert xv.shape == xt.shape == (2, 3, 8, 8)
+    torch.manual_seed(0)
+    side_by_side.srnas_step('darts_fwd_bwd', set(), batch_size=2, device=torch.device('cpu'), image_size=8)()
