@@ -350,3 +350,21 @@ def test_relative_flops_weight_matches_the_data_gradient_norm(kind):
         assert (weight * flops_grad).norm() == pytest.approx(0.3 * data_grad.norm().item(), rel=1e-9)
     with pytest.raises(NASConfigError, match='relative sets the weight itself'):
         build_regularizers([{'type': 'flops', 'relative': 0.3, 'weight': 1.0}])
+
+
+def test_buffer_keeper_restores_every_buffer_across_steps_and_a_dtype_change():
+    from srnas.nas.architects.gradients import BufferKeeper, assign
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.BatchNorm1d(4, momentum=None)).train()
+    keeper = BufferKeeper()
+    for dtype in (torch.float32, torch.float32, torch.float64):  # the copies are reused, then remade
+        model.to(dtype)
+        model(torch.randn(8, 3, dtype=dtype))  # move the statistics off their initial values
+        before = [b.clone() for b in model.buffers()]
+        with keeper.restored(model):
+            model(torch.randn(8, 3, dtype=dtype) + 3)
+            assert not torch.equal(model[1].running_mean, before[0])  # the block did move them
+        after = list(model.buffers())
+        assert [b.dtype for b in after] == [b.dtype for b in before]
+        assert all(torch.equal(a, b) for a, b in zip(after, before))  # num_batches_tracked included
+    with pytest.raises(ValueError, match='2 tensors but 1 values'):
+        assign([torch.zeros(1), torch.zeros(1)], [torch.ones(1)])

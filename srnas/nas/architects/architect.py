@@ -36,7 +36,7 @@ import torch
 
 from srnas.nas.architects import a2m, first_order, second_order  # noqa: F401  (register the built-in types)
 from srnas.nas.architects.direction import ARCHITECT_REGISTRY, number
-from srnas.nas.architects.gradients import buffers_restored, global_norm, grad_wrt, weights_frozen
+from srnas.nas.architects.gradients import BufferKeeper, global_norm, grad_wrt, weights_frozen
 from srnas.nas.errors import NASConfigError
 from srnas.nas.numerics import alpha_fault
 from srnas.nas.precision import direction_precision
@@ -100,6 +100,10 @@ class Architect:
         self.alphas = list(model.arch_parameters())
         if not self.alphas:
             raise NASConfigError('architect: the model has no architecture parameters (register_arch_parameter)')
+        # held like the alphas (and like the weight optimizer holds them): walking the model's modules for
+        # them on every step is host time a GPU step waits for
+        self.weights = list(model.weights())
+        self._buffers = BufferKeeper()
         self.regularizers = build_regularizers(config.get('regularizers'))
         for reg in self.regularizers:
             reg.check(model)
@@ -172,9 +176,9 @@ class Architect:
         def val_loss():
             return self.data_loss(val_batch, train_batch) + self.regularization(epoch)
 
-        with buffers_restored(self.model), direction_precision(self.rule, self.alphas[0].device):
+        with self._buffers.restored(self.model), direction_precision(self.rule, self.alphas[0].device):
             if self.relative_regularizers and not self.rule.calibrates_itself:  # an extra alpha-only evaluation
-                with weights_frozen(self.model):
+                with weights_frozen(self.model, self.weights):
                     self.calibrate(grad_wrt(self.data_loss(val_batch, train_batch), self.alphas))
             return self.rule.compute(self, val_loss, val_batch, train_batch, epoch)
 

@@ -1,6 +1,6 @@
 """Small autograd helpers shared by the architects."""
 import contextlib
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 
@@ -27,8 +27,13 @@ def global_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
 
 @torch.no_grad()
 def assign(params: Sequence[torch.Tensor], values: Sequence[torch.Tensor]) -> None:
-    for param, value in zip(params, values):
-        param.copy_(value)
+    # one foreach copy: a fused kernel per group on CUDA, one C++ loop on the CPU (the same copies as
+    # param.copy_(value) one by one, without a Python call and a dispatch per tensor)
+    params, values = list(params), list(values)
+    if len(params) != len(values):
+        raise ValueError(f'assign: {len(params)} tensors but {len(values)} values')
+    if params:
+        torch._foreach_copy_(params, values)
 
 
 @contextlib.contextmanager
@@ -41,19 +46,38 @@ def values_restored(params: Sequence[torch.Tensor]):
         assign(params, saved)
 
 
-@contextlib.contextmanager
-def buffers_restored(model: torch.nn.Module):
-    """Architect evaluations must not move BatchNorm running statistics (or any other buffer)."""
-    buffers = [b for b in model.buffers() if b is not None]
-    with values_restored(buffers):
-        yield
+class BufferKeeper:
+    """Puts a model's buffers (BN running statistics) back exactly after a block that moves them: architect evaluations.
+
+    The copies live here between calls, so a step copies the buffers out and back with one foreach copy
+    each way instead of allocating a clone per buffer (a DARTS supernet has 2787 buffers: 5574 ATen
+    calls per architect step before, 2 now). The model is walked every time (``.to()`` replaces buffers);
+    the copies are made again when the buffers' shapes, dtypes or devices change.
+    """
+
+    def __init__(self):
+        self._saved: List[torch.Tensor] = []
+        self._layout = None
+
+    @contextlib.contextmanager
+    def restored(self, model: torch.nn.Module):
+        buffers = [b for b in model.buffers() if b is not None]
+        layout = [(b.shape, b.dtype, b.device) for b in buffers]
+        if layout != self._layout:
+            self._saved, self._layout = [torch.empty_like(b) for b in buffers], layout
+        assign(self._saved, buffers)
+        try:
+            yield
+        finally:
+            assign(buffers, self._saved)
 
 
 @contextlib.contextmanager
-def weights_frozen(model):
+def weights_frozen(model, weights: Optional[Sequence[torch.nn.Parameter]] = None):
     """Alpha-only evaluations: with ``requires_grad`` off on the weights, autograd neither records nor
-    saves what only weight gradients would need (measured ~7 % off an A2M step on the DARTS supernet)."""
-    trainable = [p for p in model.weights() if p.requires_grad]
+    saves what only weight gradients would need (measured ~7 % off an A2M step on the DARTS supernet).
+    ``weights``: the model's weights when the caller holds them (``model.weights()`` walks every module)."""
+    trainable = [p for p in (model.weights() if weights is None else weights) if p.requires_grad]
     for param in trainable:
         param.requires_grad_(False)
     try:
