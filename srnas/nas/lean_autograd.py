@@ -7,8 +7,8 @@ What the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not nee
   (``_ReLUAlias``), still with its own backward node, so the gradient of x is accumulated in the
   same order as before;
 * every candidate that ends in an affine-free BatchNorm2d on batch statistics keeps its BN output
-  for ``d/dw (w * o)``; here ``_WeightedBatchNormSum`` keeps only the BN input and the batch
-  statistics and recomputes the output in backward (one multiply-add).
+  for ``d/dw (w * o)``; here ``_WeightedSum`` (one node for the edge's whole weighted sum) keeps
+  only the BN input and the batch statistics and recomputes the output in backward (one multiply-add).
 * optionally, a max-pool candidate keeps its int64 argmax indices (twice a float activation); with
   ``recompute_pool_indices`` it keeps its input instead (kept by the other candidates anyway) and
   recomputes the indices in backward.
@@ -131,46 +131,79 @@ def batch_norm_on_nchw_copy(y: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor
     return _BatchNormOnNCHWCopy.apply(y, bn)
 
 
-class _WeightedBatchNormSum(torch.autograd.Function):
-    """``partial + w * bn(y)`` that keeps y and w (and two per-channel vectors), not ``bn(y)``.
+class _WeightedSum(torch.autograd.Function):
+    """One edge's ``term_1 + term_2 + ...`` (summed in this order) as one autograd node, where a term is either a
+    tensor computed outside (already weighted) or ``w * bn(y)``, for which y and w are kept (and two per-channel
+    vectors), not ``bn(y)``.
 
-    Backward recomputes BN's output as ``y * invstd + (0 - mean * invstd)`` with one fused multiply-add
-    (``addcmul``), the same arithmetic as ATen's CPU batch-norm kernel, so the values are the same bit
-    for bit (checked against the plain graph in tests/nas/test_mixed_op_memory.py).
+    ``plan`` holds one entry per term: None for a tensor (one input), ``(bn, in_nchw)`` for a BN term (two
+    inputs: y and w). Backward recomputes each BN output as ``y * invstd + (0 - mean * invstd)`` with one
+    fused multiply-add (``addcmul``), the same arithmetic as ATen's CPU batch-norm kernel, so the values are
+    the same bit for bit (checked against the plain graph in tests/nas/test_mixed_op_memory.py).
     ``in_nchw``: y is channels_last and the BN runs on an NCHW copy, which is kept instead of y.
+
+    One node per edge, not one per BN term plus an ``add`` node per term: the host work of a step (Python
+    calls into autograd, nodes the engine runs) is what a launch-bound GPU step waits for. Each input gets
+    its gradient from this one node, and the engine then runs the candidates' own nodes in the order it ran
+    them before (latest first), so every gradient is summed in the same order as in the plain graph.
     """
 
     @staticmethod
-    def forward(ctx, partial, y, w, bn, in_nchw=False):
-        if in_nchw:
-            y = y.contiguous()
-        out, mean, invstd = _batch_norm_with_stats(bn, y)
-        if in_nchw:
-            out = out.contiguous(memory_format=torch.channels_last)
-        term = w * out
-        ctx.save_for_backward(y, w, mean, invstd)
-        ctx.eps = bn.eps
-        ctx.has_partial = partial is not None
-        ctx.in_nchw = in_nchw
-        return term if partial is None else partial + term
+    def forward(ctx, plan, *inputs):
+        out = None
+        saved, eps = [], []
+        position = 0
+        for entry in plan:
+            if entry is None:
+                term = inputs[position]
+                position += 1
+            else:
+                bn, in_nchw = entry
+                y, w = inputs[position], inputs[position + 1]
+                position += 2
+                if in_nchw:
+                    y = y.contiguous()
+                bn_out, mean, invstd = _batch_norm_with_stats(bn, y)
+                if in_nchw:
+                    bn_out = bn_out.contiguous(memory_format=torch.channels_last)
+                term = w * bn_out
+                saved += [y, w, mean, invstd]
+                eps.append(bn.eps)
+            out = term if out is None else out + term
+        ctx.save_for_backward(*saved)
+        ctx.in_nchw = [entry[1] for entry in plan if entry is not None]
+        ctx.plan = [entry is not None for entry in plan]
+        ctx.eps = eps
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        y, w, mean, invstd = ctx.saved_tensors
-        grad_partial = grad if ctx.has_partial else None
-        if ctx.in_nchw:  # y is the NCHW copy: compute there, hand y's gradient back channels_last
-            grad = grad.contiguous()
-        grad_y = grad_w = None
-        if ctx.needs_input_grad[1]:
-            grad_y = _batch_norm_backward(grad * w, y, None, None, None, mean, invstd, True, ctx.eps,
-                                          [True, False, False])[0]
-            if ctx.in_nchw:
-                grad_y = grad_y.contiguous(memory_format=torch.channels_last)
-        if ctx.needs_input_grad[2]:
-            per_channel = (1, -1) + (1,) * (y.dim() - 2)
-            out = torch.addcmul((0.0 - mean * invstd).view(per_channel), y, invstd.view(per_channel))
-            grad_w = (grad * out).sum_to_size(w.shape)
-        return grad_partial, grad_y, grad_w, None, None
+        saved = ctx.saved_tensors
+        needs = ctx.needs_input_grad[1:]
+        grads = []
+        bn_index = 0
+        for is_bn in ctx.plan:
+            position = len(grads)
+            if not is_bn:
+                grads.append(grad if needs[position] else None)
+                continue
+            y, w, mean, invstd = saved[4 * bn_index:4 * bn_index + 4]
+            in_nchw, eps = ctx.in_nchw[bn_index], ctx.eps[bn_index]
+            bn_index += 1
+            # y is the NCHW copy: compute there, hand y's gradient back channels_last
+            term_grad = grad.contiguous() if in_nchw else grad
+            grad_y = grad_w = None
+            if needs[position]:
+                grad_y = _batch_norm_backward(term_grad * w, y, None, None, None, mean, invstd, True, eps,
+                                              [True, False, False])[0]
+                if in_nchw:
+                    grad_y = grad_y.contiguous(memory_format=torch.channels_last)
+            if needs[position + 1]:
+                per_channel = (1, -1) + (1,) * (y.dim() - 2)
+                out = torch.addcmul((0.0 - mean * invstd).view(per_channel), y, invstd.view(per_channel))
+                grad_w = (term_grad * out).sum_to_size(w.shape)
+            grads += [grad_y, grad_w]
+        return (None, *grads)
 
 
 def _pool_args(pool: nn.MaxPool2d):
@@ -216,7 +249,6 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
     ``nchw_conv_backward``: strided dilated depthwise convs of channels_last activations run their backward
     in NCHW (equal to rounding).
     """
-    out = None
     relu_x = None
     grad_on = torch.is_grad_enabled()
 
@@ -231,11 +263,12 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
             return conv2d_with_nchw_backward(h, layer)
         return layer(h)
 
+    plan, inputs = [], []  # the terms of _WeightedSum, in the candidates' order
     for weight, op in terms:
         chain = layer_chain(op)
         if chain is None:
-            term = weight * op(x)
-            out = term if out is None else out + term
+            plan.append(None)
+            inputs.append(weight * op(x))
             continue
         h = x
         if chain and _is_shareable_relu(chain[0]):
@@ -250,12 +283,17 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
             # mixed dtypes (bf16 activations under autocast, fp32 weights): the plain graph casts
             # gradients between them, so it is used as is
             if h.dtype == weight.dtype:
-                out = _WeightedBatchNormSum.apply(out, h, weight, chain[-1],
-                                                  few_channels_last(h, nchw_bn_below_channels))
+                plan.append((chain[-1], few_channels_last(h, nchw_bn_below_channels)))
+                inputs += [h, weight]
                 continue
             chain = chain[-1:]
         for layer in chain:
             h = run(layer, h)
-        term = weight * h
+        plan.append(None)
+        inputs.append(weight * h)
+    if any(entry is not None for entry in plan):
+        return _WeightedSum.apply(tuple(plan), *inputs)
+    out = None
+    for term in inputs:
         out = term if out is None else out + term
     return out
