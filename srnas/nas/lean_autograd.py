@@ -4,8 +4,8 @@ What the plain autograd graph of ``sum_o w_o * o(x)`` keeps that it does not nee
 
 * every candidate that starts with a ReLU (sep/dil convs, ReLUConvBN, FactorizedReduce) keeps its
   own copy of ``relu(x)``; here ``relu(x)`` is computed once and each candidate gets an alias of it
-  (``_ReLUAlias``), still with its own backward node, so the gradient of x is accumulated in the
-  same order as before;
+  (``_ReLUAliases``: one node for a run of such candidates in a row, each alias with its own ReLU
+  backward), so the gradient of x is accumulated in the same order as before;
 * every candidate that ends in an affine-free BatchNorm2d on batch statistics keeps its BN output
   for ``d/dw (w * o)``; here ``_WeightedSum`` (one node for the edge's whole weighted sum) keeps
   only the BN input and the batch statistics and recomputes the output in backward (one multiply-add).
@@ -63,19 +63,33 @@ def _recomputable_bn(layer) -> bool:
             and (layer.training or layer.running_mean is None))
 
 
-class _ReLUAlias(torch.autograd.Function):
-    """``relu(x)`` computed once elsewhere; this node only routes the gradient back to x (ReLU's backward)."""
+class _ReLUAliases(torch.autograd.Function):
+    """``relu(x)`` computed once elsewhere, handed to n candidates in a row: n aliases from one node, which
+    routes each alias's gradient back to x through ReLU's backward.
+
+    x comes in n times, so that each alias's ReLU gradient reaches x as its own term. Output i is for the
+    i-th candidate from the end of the run: the engine adds the gradients for x in input order, and with one
+    ReLU node per candidate (the plain graph) they arrived latest candidate first, nothing in between (the
+    candidates' own nodes do not touch x), so x's gradient is summed in the same order.
+    """
 
     @staticmethod
-    def forward(ctx, x, relu_x):
+    def forward(ctx, relu_x, *xs):
         ctx.save_for_backward(relu_x)
-        return relu_x.view_as(relu_x)
+        ctx.set_materialize_grads(False)
+        return tuple(relu_x.view_as(relu_x) for _ in xs)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         (relu_x,) = ctx.saved_tensors
-        # exactly what nn.ReLU's backward computes
-        return _threshold_backward(grad, relu_x, 0), None
+        # exactly what nn.ReLU's backward computes, once per alias
+        return (None, *(None if grad is None else _threshold_backward(grad, relu_x, 0) for grad in grads))
+
+
+def _relu_aliases(x: torch.Tensor, relu_x: torch.Tensor, count: int):
+    """``count`` aliases of relu_x for a run of candidates, in the candidates' order (see _ReLUAliases)."""
+    aliases = _ReLUAliases.apply(relu_x, *([x] * count))
+    return list(aliases[::-1]) if isinstance(aliases, tuple) else [aliases]
 
 
 def _batch_norm_with_stats(bn: nn.BatchNorm2d, y: torch.Tensor):
@@ -263,19 +277,25 @@ def lean_weighted_sum(x: torch.Tensor, terms, recompute_pool_indices: bool = Fal
             return conv2d_with_nchw_backward(h, layer)
         return layer(h)
 
+    chains = [layer_chain(op) for _, op in terms]
+    # candidates starting with a ReLU that can be shared; a run of them in a row gets its aliases from one node
+    shares = [bool(chain) and _is_shareable_relu(chain[0]) for chain in chains]
+    aliases = []  # the current run's aliases not handed out yet
     plan, inputs = [], []  # the terms of _WeightedSum, in the candidates' order
-    for weight, op in terms:
-        chain = layer_chain(op)
+    for index, ((weight, op), chain) in enumerate(zip(terms, chains)):
         if chain is None:
             plan.append(None)
             inputs.append(weight * op(x))
             continue
         h = x
-        if chain and _is_shareable_relu(chain[0]):
+        if shares[index]:
             if relu_x is None:
                 with torch.no_grad():
                     relu_x = torch.relu(x)
-            h = _ReLUAlias.apply(x, relu_x) if grad_on else relu_x
+            if grad_on and not aliases:
+                run_length = next((n for n, shared in enumerate(shares[index:]) if not shared), len(shares) - index)
+                aliases = _relu_aliases(x, relu_x, run_length)
+            h = aliases.pop(0) if grad_on else relu_x
             chain = chain[1:]
         if grad_on and chain and _recomputable_bn(chain[-1]):
             for layer in chain[:-1]:

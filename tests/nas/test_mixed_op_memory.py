@@ -239,3 +239,27 @@ def test_bf16_autocast_gives_the_plain_graph_numbers():
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
     with torch.autocast('cpu', dtype=torch.bfloat16):
         _assert_identical_step(lean, plain, x, y)
+
+
+def test_relu_runs_and_the_one_node_sum_keep_every_gradient_bit_identical():
+    """ReLU candidates in several runs, with candidates between them that take x directly, and x feeding two
+    edges: the order in which x's gradient is summed must be the plain graph's (float sums are not
+    associative, so another order shows here)."""
+    torch.manual_seed(7)
+    names = ['sep_conv_3x3', 'skip_connect', 'dil_conv_3x3', 'sep_conv_5x5', 'avg_pool_3x3', 'dil_conv_5x5']
+    edges = nn.ModuleList(MixedOp([darts_search_candidate(n, 4, 1) for n in names], names=names) for _ in range(2))
+    plain = copy.deepcopy(edges)
+    for edge in plain:
+        edge.lean_autograd = False
+    x0, alpha0 = torch.randn(2, 4, 7, 7), torch.randn(2, len(names))
+    results = []
+    for model in (edges, plain):
+        x, alpha = x0.clone().requires_grad_(), alpha0.clone().requires_grad_()
+        weights = F.softmax(alpha, dim=-1)
+        hidden = x * 1.5  # x reaches both edges through one node, whose gradient sums theirs
+        out = model[0](hidden, weights[0]) + model[1](hidden, weights[1]).sin()
+        grads = torch.autograd.grad((out * out.detach().cos()).sum(), [x, alpha, *model.parameters()])
+        results.append((out.detach(), grads))
+    assert torch.equal(results[0][0], results[1][0])
+    for g_lean, g_plain in zip(results[0][1], results[1][1]):
+        assert torch.equal(g_lean, g_plain)
