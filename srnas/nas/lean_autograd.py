@@ -114,7 +114,7 @@ def few_channels_last(y: torch.Tensor, below_channels: int) -> bool:
 
     CPU only: the threshold is ATen's CPU kernels' (benchmarks/bn_layout.py); no GPU was measured.
     """
-    return channels_last_on_cpu(y) and y.shape[1] < below_channels
+    return y.dim() == 4 and y.shape[1] < below_channels and channels_last_on_cpu(y)  # the cheap test first
 
 
 class _BatchNormOnNCHWCopy(torch.autograd.Function):

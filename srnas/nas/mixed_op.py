@@ -30,7 +30,8 @@ def arch_softmax(alpha: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """softmax(alpha / T) over the last axis (one distribution per row)."""
     if temperature <= 0:
         raise NASConfigError(f'softmax temperature must be > 0, got {temperature}')
-    return F.softmax(alpha / temperature, dim=-1)
+    # alpha / 1 is alpha exactly: the division (and its backward) would be two ATen calls per softmax for nothing
+    return F.softmax(alpha if temperature == 1 else alpha / temperature, dim=-1)
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -164,11 +165,14 @@ class MixedOp(nn.Module):
 
     def _weighted_sum(self, x, weights):
         inference = not self.training and not torch.is_grad_enabled()
+        # one comparison and one read for the edge (on a GPU a read waits for the device), not one per candidate
+        zero = ((weights == 0).tolist() if inference and self.skip_zero_weights and not weights.requires_grad
+                else None)
         terms = []
-        for weight, op in zip(weights, self.candidates):
+        for index, (weight, op) in enumerate(zip(weights, self.candidates)):
             if self.skip_zero_candidates and getattr(op, 'is_zero_op', False):
                 continue
-            if inference and self.skip_zero_weights and not weight.requires_grad and bool(weight == 0):
+            if zero is not None and zero[index]:
                 continue
             terms.append((weight, op))
         if self.lean_autograd and not torch.compiler.is_compiling():

@@ -97,3 +97,25 @@ def test_zero_weights_are_skipped_in_inference_only():
     mixed.train()
     mixed(x, one_hot)  # training: every candidate runs (BN statistics and weight gradients stay exact)
     assert calls == {'skip_connect': 1, 'sep_conv_3x3': 2, 'avg_pool_3x3': 1}
+
+
+def test_inference_compares_the_edge_weights_once_not_per_candidate():
+    from collections import Counter
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class CountOps(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.calls[func.overloadpacket.__name__] += 1
+            return func(*args, **(kwargs or {}))
+
+    names = ('skip_connect', 'sep_conv_3x3', 'avg_pool_3x3', 'max_pool_3x3')
+    mixed = MixedOp([darts_search_candidate(name, 4, 1) for name in names], names=names).eval()
+    with torch.no_grad(), CountOps() as count:
+        mixed(torch.randn(2, 4, 5, 5), torch.tensor([0.0, 1.0, 0.0, 0.0]))
+    assert count.calls['eq'] == 1  # one comparison for the edge (a GPU waits once for its result)
+    assert count.calls['convolution'] == 4 and count.calls['avg_pool2d'] == 0  # only sep_conv_3x3 ran (4 convs)

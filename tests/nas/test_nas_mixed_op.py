@@ -120,3 +120,13 @@ def test_edge_normalized_sum_and_temperature():
     torch.testing.assert_close(edge_normalized_sum(outs, beta, temperature=2.0), expected)
     with pytest.raises(NASConfigError, match='temperature'):
         arch_softmax(beta, temperature=0)
+
+
+def test_arch_softmax_at_temperature_one_is_the_divided_softmax_bit_for_bit():
+    alpha = torch.randn(14, 8, requires_grad=True)
+    probe = torch.randn(14, 8)
+    ours = arch_softmax(alpha)
+    divided = torch.softmax(alpha / 1.0, dim=-1)
+    assert torch.equal(ours, divided)
+    assert torch.equal(torch.autograd.grad((ours * probe).sum(), alpha)[0],
+                       torch.autograd.grad((divided * probe).sum(), alpha)[0])
