@@ -40,7 +40,9 @@ weights and activations), ``bf16`` (bf16 autocast around every loss), ``compile`
 (``torch.compile`` of the supernet; the first call's extra time is the compile
 time), ``allnhwc`` (with ``cl``: MixedOp's NHWC kernel choices off, i.e. few-channel
 BNs and strided dilated depthwise backward in NHWC as before them). E.g.
-``--impls official,srnas+naive,srnas``.
+``--impls official,srnas+naive,srnas``. ``before`` (same modifiers) is srnas from another
+checkout given by ``--before-root`` (``git archive <commit> | tar -x -C <dir>``): a
+change timed against the code before it in the same interleaved rounds.
 
 Every measurement runs in a FRESH subprocess (so the official modules, which
 share names like ``operations``, never meet, and memory is per measurement):
@@ -179,12 +181,12 @@ def _fwd_bwd(model, loss_fn):
 
 
 # -------------------------------------------------------------------------------------------------- srnas
-def srnas_step(case, modifiers, batch_size, device, image_size=32):
+def srnas_step(case, modifiers, batch_size, device, image_size=32, root=REPO):
     import contextlib
 
     import torch
     import torch.nn.functional as F
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(root))  # this checkout, or --before-root's
     from classification.darts.search_net import DartsSearchNetwork
     from classification.nb201.search_net import NB201SearchNetwork
     from srnas.nas import MixedOp
@@ -255,7 +257,8 @@ def worker(args):
     if impl == 'official':
         step = official_step(args.case, args.official_root.resolve(), args.batch, device, args.image_size)
     else:
-        step = srnas_step(args.case, set(modifiers), args.batch, device, args.image_size)
+        root = args.before_root.resolve() if impl == 'before' else REPO
+        step = srnas_step(args.case, set(modifiers), args.batch, device, args.image_size, root)
     build_s = time.perf_counter() - start
     with (CudaPeakMemory(device) if on_gpu else PeakMemory()) as peak:
         start = time.perf_counter()
@@ -293,6 +296,8 @@ def measure(args, case, impl):
         cmd.append('--count-ops')
     if args.official_root is not None:
         cmd += ['--official-root', str(args.official_root)]
+    if args.before_root is not None:
+        cmd += ['--before-root', str(args.before_root)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO))
     lines = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
@@ -370,13 +375,17 @@ def save_json(args, load, samples, summary):
                               'samples': samples, 'summary': summary})
 
 
-def parse_impls(text, official_root):
+def parse_impls(text, official_root, before_root=None):
     impls = [i for i in text.split(',') if i]
     for impl in impls:
         name, *mods = impl.split('+')
-        if name not in ('official', 'srnas') or (name == 'official' and mods) or set(mods) - set(SRNAS_MODIFIERS):
-            raise SystemExit(f"side_by_side: --impls entry '{impl}' must be 'official' or 'srnas' with "
+        if (name not in ('official', 'srnas', 'before') or (name == 'official' and mods)
+                or set(mods) - set(SRNAS_MODIFIERS)):
+            raise SystemExit(f"side_by_side: --impls entry '{impl}' must be 'official', or 'srnas' / 'before' with "
                              f'modifiers from {SRNAS_MODIFIERS} joined by +')
+        if name == 'before' and (before_root is None or not (before_root / 'srnas' / 'nas' / 'mixed_op.py').is_file()):
+            raise SystemExit(f"side_by_side: --impls entry '{impl}' needs --before-root, a srnas checkout "
+                             f'(got {before_root})')
     if 'official' in impls:
         if official_root is None:
             raise SystemExit("side_by_side: --impls has 'official' but no --official-root was given")
@@ -391,6 +400,8 @@ def parse_impls(text, official_root):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--official-root', type=Path, help='folder with darts/, pcdarts/, asquaredm/ (outside the repo)')
+    parser.add_argument('--before-root', type=Path,
+                        help="another srnas checkout (e.g. a 'git archive' of an earlier commit), timed as impl 'before'")
     parser.add_argument('--cases', default=','.join(CASES))
     parser.add_argument('--impls', default='official,srnas')
     parser.add_argument('--rounds', type=int, default=7)
@@ -418,7 +429,7 @@ def main(argv=None):
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error(f'unknown --cases {unknown}; choose from {list(CASES)}')
-    impls = parse_impls(args.impls, args.official_root)
+    impls = parse_impls(args.impls, args.official_root, args.before_root)
     sys.path.insert(0, str(REPO))
     samples = {case: {impl: [] for impl in impls} for case in cases}
     load = {'start': os.getloadavg()}

@@ -129,3 +129,13 @@ def test_side_by_side_image_size_sets_the_input_and_the_step_runs():
     assert xv.shape == xt.shape == (2, 3, 8, 8)
     torch.manual_seed(0)
     side_by_side.srnas_step('darts_fwd_bwd', set(), batch_size=2, device=torch.device('cpu'), image_size=8)()
+
+
+def test_side_by_side_before_impl_needs_a_srnas_checkout(tmp_path):
+    with pytest.raises(SystemExit, match='needs --before-root'):
+        side_by_side.parse_impls('before,srnas', None, None)
+    with pytest.raises(SystemExit, match='needs --before-root'):
+        side_by_side.parse_impls('before', None, tmp_path)
+    (tmp_path / 'srnas' / 'nas').mkdir(parents=True)
+    (tmp_path / 'srnas' / 'nas' / 'mixed_op.py').write_text('')
+    assert side_by_side.parse_impls('before+plain,srnas', None, tmp_path) == ['before+plain', 'srnas']
