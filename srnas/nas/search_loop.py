@@ -228,7 +228,9 @@ def _weight_step(task: SearchTask, batch, means: _EpochMeans, guard: NumericGuar
     with amp.autocast():
         loss, logs = task.weight_loss(batch)
     amp.backward(loss)
-    norm = amp.unscale_and_clip(task.weight_optimizer, task.model.weights(), task.grad_clip)
+    # the architect holds the model's weight and alpha lists: walking every module for them is host time per step
+    weights = getattr(task.architect, 'weights', None) or task.model.weights()
+    norm = amp.unscale_and_clip(task.weight_optimizer, weights, task.grad_clip)
     # fp16: an overflowing gradient is the scaler's to skip (it lowers the scale), not a fault
     fault = weight_fault(task.model, task.weight_optimizer, loss, norm if amp.mode != 'fp16' else loss.new_zeros(()),
                          logs)
@@ -239,7 +241,7 @@ def _weight_step(task: SearchTask, batch, means: _EpochMeans, guard: NumericGuar
         task.weight_optimizer.zero_grad(set_to_none=True)
         amp.skip()
     # The weight loss also filled alpha's .grad: alpha must move only by the architect.
-    for alpha in task.model.arch_parameters():
+    for alpha in getattr(task.architect, 'alphas', None) or task.model.arch_parameters():
         alpha.grad = None
     if fault is not None:
         guard.handle(fault, iteration, epoch)

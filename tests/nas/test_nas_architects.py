@@ -368,3 +368,10 @@ def test_buffer_keeper_restores_every_buffer_across_steps_and_a_dtype_change():
         assert all(torch.equal(a, b) for a, b in zip(after, before))  # num_batches_tracked included
     with pytest.raises(ValueError, match='2 tensors but 1 values'):
         assign([torch.zeros(1), torch.zeros(1)], [torch.ones(1)])
+
+
+def test_architect_holds_the_models_weight_and_alpha_lists():
+    model = SmoothSupernet()
+    architect = Architect(model, mse_loss_fn, {'type': 'first_order'})
+    assert [id(p) for p in architect.weights] == [id(p) for p in model.weights()]
+    assert [id(p) for p in architect.alphas] == [id(p) for p in model.arch_parameters()]
