@@ -349,7 +349,7 @@ def markdown(table, impls):
     return '\n'.join(lines)
 
 
-def print_saved(path):
+def print_saved(path, base=None):
     """The table of a (possibly interrupted) run, cut to the rounds every case and impl completed."""
     sys.path.insert(0, str(REPO))
     from srnas.nas.files import read_mapping
@@ -359,6 +359,10 @@ def print_saved(path):
     if not samples:
         raise SystemExit(f'side_by_side: {path} holds no case measured for every implementation')
     impls = [i for i in saved['args']['impls'].split(',') if i]
+    if base is not None:  # the ratios against another impl of the run (e.g. srnas against 'before')
+        if base not in impls:
+            raise SystemExit(f'side_by_side: --base {base} is not one of the saved impls {impls}')
+        impls = [base] + [i for i in impls if i != base]
     complete = min(len(runs) for by_impl in samples.values() for runs in by_impl.values())
     samples = {case: {impl: runs[:complete] for impl, runs in by_impl.items()} for case, by_impl in samples.items()}
     loads = [s['loadavg_1min'] for by_impl in samples.values() for runs in by_impl.values() for s in runs]
@@ -415,6 +419,7 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
     parser.add_argument('--warmup', type=int, default=1, help='untimed calls before the timed ones')
     parser.add_argument('--json', type=Path, help='write every sample and the summary here (after each measurement)')
+    parser.add_argument('--base', help='with --from-json: the impl the ratios are taken against (default: the first)')
     parser.add_argument('--from-json', type=Path,
                         help='print the table of an earlier --json file, using only its complete rounds')
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
@@ -424,7 +429,7 @@ def main(argv=None):
     if args.worker:
         return worker(args)
     if args.from_json:
-        return print_saved(args.from_json)
+        return print_saved(args.from_json, args.base)
     cases = [c for c in args.cases.split(',') if c]
     unknown = [c for c in cases if c not in CASES]
     if unknown:

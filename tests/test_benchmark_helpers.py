@@ -139,3 +139,21 @@ def test_side_by_side_before_impl_needs_a_srnas_checkout(tmp_path):
     (tmp_path / 'srnas' / 'nas').mkdir(parents=True)
     (tmp_path / 'srnas' / 'nas' / 'mixed_op.py').write_text('')
     assert side_by_side.parse_impls('before+plain,srnas', None, tmp_path) == ['before+plain', 'srnas']
+
+
+def test_side_by_side_from_json_takes_ratios_against_the_chosen_base(tmp_path, capsys):
+    from srnas.nas.files import write_mapping
+
+    def sample(cpu):
+        return {'wall_s': cpu, 'cpu_s': cpu, 'peak_extra_mb': 10.0, 'first_call_s': cpu, 'loadavg_1min': 1.0}
+
+    path = tmp_path / 'run.json'
+    write_mapping(path, {'args': {'impls': 'official,before,srnas'},
+                         'samples': {'darts_fwd_bwd': {'official': [sample(2.0)], 'before': [sample(4.0)],
+                                                       'srnas': [sample(3.0)]}}})
+    side_by_side.print_saved(path, base='before')
+    table = capsys.readouterr().out
+    assert '| darts_fwd_bwd | srnas | 3.000 | 3.000 | 10 | 0.75x | 0.75x | 1.00x |' in table
+    assert '| darts_fwd_bwd | official | 2.000 | 2.000 | 10 | 0.50x | 0.50x | 1.00x |' in table
+    with pytest.raises(SystemExit, match='--base plain is not one of'):
+        side_by_side.print_saved(path, base='plain')
