@@ -405,7 +405,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--official-root', type=Path, help='folder with darts/, pcdarts/, asquaredm/ (outside the repo)')
     parser.add_argument('--before-root', type=Path,
-                        help="another srnas checkout (e.g. a 'git archive' of an earlier commit), timed as impl 'before'")
+                        help="another srnas checkout (a 'git archive' of an earlier commit), timed as impl 'before'")
     parser.add_argument('--cases', default=','.join(CASES))
     parser.add_argument('--impls', default='official,srnas')
     parser.add_argument('--rounds', type=int, default=7)
