@@ -17,7 +17,7 @@ from srnas.nas.supernet import SupernetMixin
 
 __all__ = [
     'NASConfigError', 'MixedOp', 'arch_softmax', 'channel_shuffle', 'edge_normalized_sum',
-    'partial_channel_split', 'resample_channels', 'set_lean_autograd', 'beta_loss', 'build_regularizers', 'build_schedule',
-    'flops_loss', 'l2_loss', 'sa_loss', 'SupernetMixin', 'AlphaRecorder', 'darts_cell_edges', 'derive_argmax',
+    'partial_channel_split', 'resample_channels', 'set_lean_autograd', 'beta_loss', 'build_regularizers',
+    'build_schedule', 'flops_loss', 'l2_loss', 'sa_loss', 'SupernetMixin', 'AlphaRecorder', 'darts_cell_edges', 'derive_argmax',
     'derive_top_k_edges', 'load_genotype', 'read_genotype_file', 'save_genotype', 'top_k_indices',
 ]

@@ -70,5 +70,5 @@ class A2M(Direction):
         super().__init__(architect, rho=rho, eps=eps, center=center)
 
     def compute(self, architect, val_loss, val_batch, train_batch, epoch):
-        with weights_frozen(architect.model, architect.weights):
+        with weights_frozen(architect.weights):
             return a2m_direction_and_loss(val_loss, architect.alphas, self.rho, self.eps, self.center)

@@ -178,7 +178,7 @@ class Architect:
 
         with self._buffers.restored(self.model), direction_precision(self.rule, self.alphas[0].device):
             if self.relative_regularizers and not self.rule.calibrates_itself:  # an extra alpha-only evaluation
-                with weights_frozen(self.model, self.weights):
+                with weights_frozen(self.weights):
                     self.calibrate(grad_wrt(self.data_loss(val_batch, train_batch), self.alphas))
             return self.rule.compute(self, val_loss, val_batch, train_batch, epoch)
 

@@ -10,7 +10,7 @@ class FirstOrder(Direction):
     amp_safe = True  # no finite differences: bf16 autocast is accurate enough (docs/distributed.md)
 
     def compute(self, architect, val_loss, val_batch, train_batch, epoch):
-        with weights_frozen(architect.model, architect.weights):
+        with weights_frozen(architect.weights):
             if not architect.relative_regularizers:
                 loss = val_loss()
                 return grad_wrt(loss, architect.alphas), loss.detach()

@@ -1,6 +1,6 @@
 """Small autograd helpers shared by the architects."""
 import contextlib
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 
@@ -73,11 +73,11 @@ class BufferKeeper:
 
 
 @contextlib.contextmanager
-def weights_frozen(model, weights: Optional[Sequence[torch.nn.Parameter]] = None):
+def weights_frozen(weights: Sequence[torch.nn.Parameter]):
     """Alpha-only evaluations: with ``requires_grad`` off on the weights, autograd neither records nor
     saves what only weight gradients would need (measured ~7 % off an A2M step on the DARTS supernet).
-    ``weights``: the model's weights when the caller holds them (``model.weights()`` walks every module)."""
-    trainable = [p for p in (model.weights() if weights is None else weights) if p.requires_grad]
+    ``weights``: the list the architect holds (``model.weights()`` walks every module)."""
+    trainable = [p for p in weights if p.requires_grad]
     for param in trainable:
         param.requires_grad_(False)
     try:
