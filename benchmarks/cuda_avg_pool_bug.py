@@ -92,25 +92,21 @@ def use_kernel_backward(model, add_padding_offset):
     return len(pools)
 
 
-def _relative_l2(got, expected):
-    diff = sum(float(((g - e) ** 2).sum()) for g, e in zip(got, expected))
-    return (diff / sum(float((e ** 2).sum()) for e in expected)) ** 0.5
-
-
 def gradient_error_from_the_bug(name):
     """Whole-gradient relative L2 of supernet ``name`` with the pre-fix NHWC backward vs the right one."""
     from tests.gpu.test_cuda_supernets import _build, _inputs, _loss
-    from tests.nas.nas_core_toys import set_mixed_op_flag
+    from srnas.nas import set_lean_autograd
+    from tests.nas.nas_core_toys import relative_l2  # the GPU test's measure
     grads = {}
     for add_offset in (True, False):
         torch.manual_seed(0)
         model = _build(name)
         pools = use_kernel_backward(model, add_offset)
-        set_mixed_op_flag(model, 'lean_autograd', False)  # same numbers (tests/nas); plain pools everywhere
+        set_lean_autograd(model, False)  # same numbers (tests/nas); plain pools everywhere
         x, y = _inputs(name)
         loss = _loss(name)(model(x), y)
         grads[add_offset] = torch.autograd.grad(loss, list(model.parameters()))
-    return _relative_l2(grads[False], grads[True]), pools
+    return relative_l2(grads[False], grads[True]), pools
 
 
 def main(argv=None):
